@@ -1,0 +1,51 @@
+"""carebank: a neighbourhood care time bank."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config
+
+from . import cli, errors_web, instance
+from .database import configure_engine, database_url, engine_options
+from .extensions import babel, csrf, db, login_manager
+from .i18n import select_locale, select_timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type = Config, **overrides) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.from_prefixed_env("CAREBANK")
+    app.config.update(overrides)
+    instance.ensure_secret_key(app)
+    app.config["SQLALCHEMY_ENGINES"] = {"default": engine_options(database_url(app))}
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+
+    from .api import api
+    from .web import register_blueprints
+
+    register_blueprints(app)
+    app.register_blueprint(api)
+    errors_web.register(app)
+    cli.register(app)
+    return app

@@ -1,0 +1,291 @@
+"""API v1 endpoints: parse JSON, call a service, commit, answer with finished JSON."""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+
+from flask import abort, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
+
+from .. import confirmations, exchanges, ledger, members, posts
+from ..categories import CATEGORIES
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..policy import current_policy
+from ..web import base_url
+from . import api
+from . import serialize as out
+
+
+def login_required(view):
+    """Like flask-login's, but answers 401 JSON instead of redirecting to a login page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed(_l("Send a JSON object."), code="invalid_json")
+    return data
+
+
+def created(payload: dict):
+    return jsonify(payload), 201
+
+
+@api.get("/session")
+def get_session():
+    member = out.member(current_user) if current_user.is_authenticated else None
+    return jsonify({"member": member, "csrf_token": generate_csrf()})
+
+
+@api.post("/session")
+def log_in():
+    data = body()
+    member = members.authenticate(db.session, data.get("email"), data.get("password"))
+    if member is None:
+        return jsonify({"error": {"code": "invalid_credentials",
+                                  "message": str(_l("The email or password is not right."))}}), 401
+    login_user(member)
+    return jsonify({"member": out.member(member)})
+
+
+@api.delete("/session")
+def log_out():
+    logout_user()
+    return "", 204
+
+
+@api.post("/members")
+def sign_up():
+    data = body()
+    member = members.create_member(
+        db.session, name=data.get("name"), email=data.get("email"), password=data.get("password"),
+        neighbourhood=data.get("neighbourhood") or "", locale=data.get("locale"),
+    )
+    db.session.commit()
+    login_user(member)
+    return created({"member": out.member(member)})
+
+
+@api.get("/me")
+@login_required
+def me():
+    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+
+
+@api.patch("/me")
+@login_required
+def update_me():
+    fields = {k: v for k, v in body().items()
+              if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
+    if any(v is not None and not isinstance(v, str) for v in fields.values()):
+        raise ValidationFailed(_l("Profile fields must be text."))
+    members.update_profile(db.session, current_user, **fields)
+    db.session.commit()
+    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+
+
+@api.get("/members/<int:member_id>")
+@login_required
+def get_member(member_id: int):
+    return jsonify({"member": out.member(members.get_member(db.session, member_id))})
+
+
+@api.get("/categories")
+def categories():
+    return jsonify({"categories": [{"slug": slug, "name": str(name)} for slug, name in CATEGORIES.items()]})
+
+
+def parse_datetime(data: dict, field: str) -> datetime | None:
+    value = data.get(field)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        message = _l("Use a date and time with a time zone, like 2026-05-01T10:00:00+09:00.")
+        raise ValidationFailed(message, fields={field: message})
+    return parsed
+
+
+@api.post("/posts")
+@login_required
+def create_post():
+    data = body()
+    post = posts.create_post(
+        db.session, current_user, kind=data.get("kind"), category=data.get("category"),
+        title=data.get("title"), description=data.get("description") or "", minutes=data.get("minutes"),
+        neighbourhood=data.get("neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
+        ends_at=parse_datetime(data, "ends_at"), policy=current_policy(),
+    )
+    db.session.commit()
+    return created({"post": out.post(post)})
+
+
+@api.get("/posts")
+def list_posts():
+    wanted = posts.PostFilter(
+        kind=request.args.get("kind") or None, category=request.args.get("category") or None,
+        neighbourhood=request.args.get("neighbourhood") or None, text=request.args.get("q") or None,
+    )
+    offset = request.args.get("offset", 0, type=int)
+    found = posts.browse(db.session, wanted, offset=max(offset, 0))
+    return jsonify({"posts": [out.post(p) for p in found]})
+
+
+@api.get("/posts/mine")
+@login_required
+def my_posts():
+    return jsonify({"posts": [out.post(p) for p in posts.posts_of(db.session, current_user)]})
+
+
+@api.get("/posts/<int:post_id>")
+def get_post(post_id: int):
+    return jsonify({"post": out.post(posts.get_post(db.session, post_id))})
+
+
+@api.post("/posts/<int:post_id>/close")
+@login_required
+def close_post(post_id: int):
+    post = posts.close_post(db.session, current_user, post_id)
+    db.session.commit()
+    return jsonify({"post": out.post(post)})
+
+
+@api.get("/posts/<int:post_id>/matches")
+@login_required
+def matches(post_id: int):
+    post = posts.get_post(db.session, post_id)
+    ranked = posts.suggest_matches(db.session, post, current_user)
+    return jsonify({"matches": [{"post": out.post(p), "score": score} for p, score in ranked]})
+
+
+@api.post("/posts/<int:post_id>/responses")
+@login_required
+def respond(post_id: int):
+    data = request.get_json(silent=True) or {}
+    message = data.get("message", "") if isinstance(data, dict) else ""
+    exchange = exchanges.respond(db.session, current_user, post_id, message)
+    db.session.commit()
+    return created({"exchange": out.exchange(exchange)})
+
+
+@api.get("/exchanges")
+@login_required
+def my_exchanges():
+    return jsonify({"exchanges": [out.exchange(e) for e in exchanges.exchanges_of(db.session, current_user)]})
+
+
+@api.get("/exchanges/<int:exchange_id>")
+@login_required
+def get_exchange(exchange_id: int):
+    return jsonify({"exchange": out.exchange(exchanges.get_exchange(db.session, current_user, exchange_id))})
+
+
+def _exchange_action(action, exchange_id: int):
+    exchange = action(db.session, current_user, exchange_id)
+    db.session.commit()
+    return jsonify({"exchange": out.exchange(exchange)})
+
+
+@api.post("/exchanges/<int:exchange_id>/accept")
+@login_required
+def accept(exchange_id: int):
+    return _exchange_action(exchanges.accept, exchange_id)
+
+
+@api.post("/exchanges/<int:exchange_id>/decline")
+@login_required
+def decline(exchange_id: int):
+    return _exchange_action(exchanges.decline, exchange_id)
+
+
+@api.post("/exchanges/<int:exchange_id>/cancel")
+@login_required
+def cancel(exchange_id: int):
+    return _exchange_action(exchanges.cancel, exchange_id)
+
+
+@api.post("/exchanges/<int:exchange_id>/confirmation-codes")
+@login_required
+def make_code(exchange_id: int):
+    code, token = confirmations.make_code(
+        db.session, current_user, exchange_id, body().get("minutes"), current_policy()
+    )
+    db.session.commit()
+    url = confirmations.confirm_url(base_url(), token)
+    return created(out.confirmation_code(code, token, url, confirmations.display_code(token)))
+
+
+@api.post("/confirmations")
+@login_required
+def redeem():
+    transaction, is_new = confirmations.redeem(db.session, current_user, body().get("code"), current_policy())
+    db.session.commit()
+    return jsonify({"transaction": out.transaction(transaction)}), 201 if is_new else 200
+
+
+@api.get("/ledger")
+@login_required
+def my_ledger():
+    entries = ledger.history(db.session, current_user.id)
+    return jsonify({
+        "balance_minutes": ledger.balance_of(db.session, current_user.id),
+        "entries": [out.ledger_entry(e) for e in entries],
+    })
+
+
+def _member_id(data: dict):
+    value = data.get("to_member_id")
+    if isinstance(value, bool) or not isinstance(value, int):
+        message = _l("Choose the member by their member number.")
+        raise ValidationFailed(message, fields={"to_member_id": message})
+    return value
+
+
+@api.post("/transfers")
+@login_required
+def transfer():
+    data = body()
+    transaction = ledger.gift(db.session, current_user, _member_id(data), data.get("minutes"),
+                              data.get("memo"), current_policy())
+    db.session.commit()
+    return created({"transaction": out.transaction(transaction)})
+
+
+@api.post("/donations")
+@login_required
+def donate():
+    data = body()
+    transaction = ledger.donate_to_pool(db.session, current_user, data.get("minutes"), data.get("memo"),
+                                        current_policy())
+    db.session.commit()
+    return created({"transaction": out.transaction(transaction)})
+
+
+@api.post("/grants")
+@login_required
+def grant():
+    data = body()
+    transaction = ledger.grant_from_pool(db.session, current_user, _member_id(data), data.get("minutes"),
+                                         data.get("memo"), current_policy())
+    db.session.commit()
+    return created({"transaction": out.transaction(transaction)})
+
+
+@api.get("/pool")
+@login_required
+def pool():
+    return jsonify({"balance_minutes": ledger.pool_account(db.session).balance_minutes})

@@ -1,0 +1,67 @@
+"""Command-line tools: `flask --app app demo`, `ledger verify`, `members set-role`."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .database import upgrade_database
+from .extensions import db
+from .models import Role
+
+ledger_cli = AppGroup("ledger", help="Check the time ledger.")
+members_cli = AppGroup("members", help="Manage members.")
+
+
+@ledger_cli.command("verify")
+def verify_ledger() -> None:
+    """Check every ledger invariant; exit 1 and list the problems if any is broken."""
+    from .ledger import verify
+
+    problems = verify(db.session)
+    for problem in problems:
+        click.echo(f"PROBLEM {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("ledger ok: every transaction balances and every cached balance matches")
+
+
+@members_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def set_role_command(email: str, role: str) -> None:
+    """Make a member a coordinator or admin (or a plain member again)."""
+    from .members import set_role
+
+    member = set_role(db.session, email, Role(role))
+    db.session.commit()
+    click.echo(f"{member.email} is now {member.role.value}")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Fill an empty database with a small, believable neighbourhood."""
+    from .demo import DemoNotEmpty, load_demo
+
+    try:
+        summary = load_demo(db.session)
+    except DemoNotEmpty:
+        raise click.ClickException("the database already has members; demo data is only for an empty one")
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date (also done automatically on start)."""
+    from flask import current_app
+
+    upgrade_database(current_app._get_current_object())
+    click.echo("database is up to date")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(members_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(migrate_command)

@@ -1,0 +1,186 @@
+"""Confirmation codes: one party shows a QR code, the other redeems it, the ledger moves.
+
+A code is 128 random bits written in Crockford base32 (26 characters, no I/L/O/U), so it
+can be read aloud or typed from a printed card, and a URL holding it fits a version-4 QR
+code. Only its SHA-256 is stored. Redemption claims the code with a conditional UPDATE,
+so of two concurrent redemptions exactly one writes a transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import qrcode
+import qrcode.image.svg
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from . import ledger
+from .errors import Conflict, Expired, NotAllowed, ValidationFailed
+from .exchanges import get_exchange
+from .models import ConfirmationCode, Member, Transaction, utcnow
+from .policy import Policy
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 26  # ceil(128 / 5)
+CONFIRM_PATH = "/c/"
+_TYPING_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_token() -> str:
+    value = secrets.randbits(128)
+    chars = []
+    for _ in range(CODE_LENGTH):
+        value, digit = divmod(value, 32)
+        chars.append(ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def parse_code(text) -> str:
+    """The canonical token from a pasted code or a confirmation URL, or a 400 error."""
+    if not isinstance(text, str):
+        raise _invalid_code()
+    text = text.strip()
+    if CONFIRM_PATH in text:
+        text = text.rsplit(CONFIRM_PATH, 1)[1].split("?")[0].split("#")[0]
+    token = re.sub(r"[\s\-]", "", text).upper().translate(_TYPING_FIXES)
+    if len(token) != CODE_LENGTH or any(c not in ALPHABET for c in token) or token[0] not in "01234567":
+        raise _invalid_code()
+    return token
+
+
+def _invalid_code() -> ValidationFailed:
+    message = _l("This is not a valid confirmation code. Check it and try again.")
+    return ValidationFailed(message, code="invalid_code", fields={"code": message})
+
+
+def display_code(token: str) -> str:
+    """The code in groups of four, easier to read aloud or type."""
+    return "-".join(token[i : i + 4] for i in range(0, len(token), 4))
+
+
+def confirm_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{CONFIRM_PATH}{token}"
+
+
+def make_code(
+    session: Session, member: Member, exchange_id, minutes, policy: Policy,
+    now: datetime | None = None,
+) -> tuple[ConfirmationCode, str]:
+    """A new code for minutes of a visit; only the other party can redeem it."""
+    exchange = get_exchange(session, member, exchange_id)
+    if not exchange.is_party(member):
+        raise NotAllowed(_l("Only the two people in this exchange can make a code."))
+    if not exchange.is_accepted:
+        raise Conflict(_l("Codes can only be made for an accepted exchange."), code="exchange_not_accepted")
+    minutes = ledger.validate_minutes(minutes, policy)
+    now = now or utcnow()
+    token = new_token()
+    code = ConfirmationCode(
+        token_hash=token_hash(token),
+        exchange_id=exchange.id,
+        made_by_id=member.id,
+        redeemer_id=exchange.other_party_id(member),
+        minutes=minutes,
+        created_at=now,
+        expires_at=now + timedelta(seconds=policy.code_ttl_seconds),
+    )
+    session.add(code)
+    session.flush()
+    return code, token
+
+
+def find_code(session: Session, text) -> ConfirmationCode:
+    code = session.scalar(
+        sa.select(ConfirmationCode).where(ConfirmationCode.token_hash == token_hash(parse_code(text)))
+    )
+    if code is None:
+        raise _invalid_code()
+    return code
+
+
+def check_redeemer(code: ConfirmationCode, member: Member) -> None:
+    if member.id == code.made_by_id:
+        raise NotAllowed(
+            _l("You made this code. The other person in the exchange scans it to confirm."),
+            code="own_code",
+        )
+    if member.id != code.redeemer_id:
+        raise NotAllowed(_l("This code is for someone else."), code="not_redeemer")
+
+
+def redeem(
+    session: Session, member: Member, text, policy: Policy, now: datetime | None = None,
+) -> tuple[Transaction, bool]:
+    """Confirm a visit. Returns the transaction and whether it was made now (False: the same
+    redeemer already confirmed this code, e.g. a phone retrying after losing signal)."""
+    code = find_code(session, text)
+    check_redeemer(code, member)
+    if code.is_redeemed:
+        return code.transaction, False
+    now = now or utcnow()
+    if code.is_expired(now):
+        raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
+    exchange = code.exchange
+    if not exchange.is_accepted:
+        raise Conflict(_l("This exchange has ended, so the code can no longer be used."),
+                       code="exchange_not_accepted")
+    with session.begin_nested():
+        claimed = session.execute(
+            sa.update(ConfirmationCode)
+            .where(ConfirmationCode.id == code.id, ConfirmationCode.redeemed_at.is_(None))
+            .values(redeemed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return _already_redeemed(session, code)
+        transaction = ledger.credit_visit(
+            session, exchange.provider_id, exchange.receiver_id, code.minutes,
+            exchange_id=exchange.id, created_by_id=member.id, policy=policy,
+            memo=exchange.post.title[:ledger.MEMO_MAX_LENGTH],
+        )
+        session.execute(
+            sa.update(ConfirmationCode)
+            .where(ConfirmationCode.id == code.id)
+            .values(transaction_id=transaction.id)
+            .execution_options(synchronize_session=False)
+        )
+    session.expire(code)
+    return transaction, True
+
+
+def _already_redeemed(session: Session, code: ConfirmationCode) -> tuple[Transaction, bool]:
+    # Another request claimed the code between our read and our update; it has committed
+    # (the UPDATE waited for its lock), so its transaction is there to return.
+    session.expire(code)
+    return code.transaction, False
+
+
+def code_status(session: Session, member: Member, code_id: int) -> ConfirmationCode:
+    """A code its maker is watching (to see when the other party has confirmed)."""
+    code = session.get(ConfirmationCode, code_id)
+    if code is None or code.made_by_id != member.id:
+        raise NotAllowed(_l("This code is not yours."))
+    return code
+
+
+def qr_svg(data: str) -> tuple[str, int]:
+    """An SVG QR code for `data` and the QR version it needed (smaller scans easier)."""
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+        image_factory=qrcode.image.svg.SvgPathFillImage,
+    )
+    qr.add_data(data)
+    qr.make(fit=True)
+    buffer = io.BytesIO()
+    qr.make_image().save(buffer)
+    return buffer.getvalue().decode("utf-8"), qr.version

@@ -1,0 +1,70 @@
+"""Turning errors into responses: JSON under /api/, friendly pages elsewhere. Never a raw 500."""
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .errors import DomainError
+from .extensions import db
+
+HTTP_MESSAGES = {
+    400: ("bad_request", lambda: _("The request could not be understood.")),
+    401: ("unauthorized", lambda: _("Please log in first.")),
+    403: ("forbidden", lambda: _("You are not allowed to do that.")),
+    404: ("not_found", lambda: _("There is nothing here.")),
+    405: ("method_not_allowed", lambda: _("That action is not possible here.")),
+    413: ("too_large", lambda: _("That is too much data.")),
+    429: ("too_many_requests", lambda: _("Too many tries. Please wait a moment.")),
+    500: ("server_error", lambda: _("Something went wrong on our side. Please try again.")),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    error = {"code": code, "message": str(message)}
+    if fields:
+        error["fields"] = {name: str(text) for name, text in fields.items()}
+    return {"error": error}
+
+
+def _http_error(error: HTTPException):
+    code, message = HTTP_MESSAGES.get(error.code, (error.name.lower().replace(" ", "_"), None))
+    text = message() if message else error.description
+    if wants_json():
+        return jsonify(error_body(code, text)), error.code
+    return render_template("error.html", status=error.code, message=text), error.code
+
+
+def _csrf_error(error: CSRFError):
+    db.session.rollback()
+    text = _("The form had expired or was sent from elsewhere. Please try again.")
+    if wants_json():
+        return jsonify(error_body("csrf_failed", text)), 400
+    return render_template("error.html", status=400, message=text), 400
+
+
+def _domain_error(error: DomainError):
+    """A rule refused the request: nothing is saved and the reason is shown."""
+    db.session.rollback()
+    if wants_json():
+        return jsonify(error_body(error.code, error.message, error.fields)), error.status
+    return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+def _unexpected_error(error: Exception):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error")
+    return _http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    if not app.testing:
+        app.register_error_handler(Exception, _unexpected_error)

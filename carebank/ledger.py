@@ -1,0 +1,361 @@
+"""The time ledger: double-entry, integer minutes, append-only.
+
+`record_transaction` is the only code that changes a balance. It writes postings that sum to
+zero and moves each account's cached balance with a conditional UPDATE, so two concurrent
+requests can never take an account below its floor, on SQLite or PostgreSQL. Functions here
+add and flush but never commit: the caller commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, aliased
+
+from .errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
+from .models import (
+    Account,
+    AccountKind,
+    ConfirmationCode,
+    Member,
+    Posting,
+    Transaction,
+    TransactionKind,
+)
+from .policy import Policy
+
+MEMO_MAX_LENGTH = 200
+POOL_FLOOR = 0
+
+
+@dataclass(frozen=True)
+class Move:
+    """Minutes for one account within a transaction; `floor` None means no floor applies."""
+
+    account_id: int
+    minutes: int
+    floor: int | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One line of a member's history, as shown on the history page and in the API."""
+
+    transaction_id: int
+    kind: TransactionKind
+    minutes: int
+    counterparty_id: int | None
+    counterparty_name: str | None
+    exchange_id: int | None
+    memo: str
+    created_at: datetime
+
+
+def open_member_account(session: Session, member: Member) -> Account:
+    account = Account(kind=AccountKind.MEMBER, member=member, balance_minutes=0)
+    session.add(account)
+    return account
+
+
+def pool_account(session: Session) -> Account:
+    return session.scalars(sa.select(Account).where(Account.kind == AccountKind.POOL)).one()
+
+
+def account_of(session: Session, member_id: int) -> Account:
+    account = session.scalar(sa.select(Account).where(Account.member_id == member_id))
+    if account is None:
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    return account
+
+
+def validate_minutes(minutes, policy: Policy) -> int:
+    """A whole, positive number of minutes no larger than one transfer may carry."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise ValidationFailed(
+            _l("Minutes must be a whole number."), fields={"minutes": _l("Enter a whole number.")}
+        )
+    if not 1 <= minutes <= policy.max_minutes:
+        message = _l("Minutes must be between 1 and %(max)s.", max=policy.max_minutes)
+        raise ValidationFailed(message, fields={"minutes": message})
+    return minutes
+
+
+def validate_memo(memo: str | None) -> str:
+    memo = (memo or "").strip()
+    if len(memo) > MEMO_MAX_LENGTH:
+        message = _l("A note can be at most %(max)s characters.", max=MEMO_MAX_LENGTH)
+        raise ValidationFailed(message, fields={"memo": message})
+    return memo
+
+
+def record_transaction(
+    session: Session,
+    kind: TransactionKind,
+    moves: list[Move],
+    *,
+    created_by_id: int | None = None,
+    exchange_id: int | None = None,
+    reverses_id: int | None = None,
+    memo: str = "",
+) -> Transaction:
+    """Write one balanced transaction and move the cached balances, or change nothing."""
+    if len(moves) < 2 or sum(m.minutes for m in moves) != 0 or any(m.minutes == 0 for m in moves):
+        raise ValueError("a transaction needs two or more non-zero postings summing to zero")
+    with session.begin_nested():
+        # Accounts are locked in id order so two opposite transfers cannot deadlock.
+        for move in sorted(moves, key=lambda m: m.account_id):
+            _move_balance(session, move)
+        transaction = Transaction(
+            kind=kind,
+            created_by_id=created_by_id,
+            exchange_id=exchange_id,
+            reverses_id=reverses_id,
+            memo=memo,
+        )
+        transaction.postings = [Posting(account_id=m.account_id, minutes=m.minutes) for m in moves]
+        session.add(transaction)
+        session.flush()
+    _expire_cached_balances(session, {m.account_id for m in moves})
+    return transaction
+
+
+def _move_balance(session: Session, move: Move) -> None:
+    statement = (
+        sa.update(Account)
+        .where(Account.id == move.account_id)
+        .values(balance_minutes=Account.balance_minutes + move.minutes)
+        .execution_options(synchronize_session=False)
+    )
+    if move.floor is not None and move.minutes < 0:
+        statement = statement.where(Account.balance_minutes + move.minutes >= move.floor)
+    if session.execute(statement).rowcount != 1:
+        raise InsufficientBalance(
+            _l("There is not enough time in the account for this."),
+        )
+
+
+def _expire_cached_balances(session: Session, account_ids: set[int]) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Account) and obj.id in account_ids:
+            session.expire(obj, ["balance_minutes"])
+
+
+def transfer_between(
+    session: Session,
+    kind: TransactionKind,
+    from_account: Account,
+    to_account: Account,
+    minutes: int,
+    *,
+    floor: int | None,
+    **details,
+) -> Transaction:
+    """Move minutes from one account to another as a two-posting transaction."""
+    return record_transaction(
+        session,
+        kind,
+        [
+            Move(from_account.id, -minutes, floor),
+            Move(to_account.id, minutes, None),
+        ],
+        **details,
+    )
+
+
+def gift(
+    session: Session, sender: Member, recipient_id, minutes, memo: str, policy: Policy
+) -> Transaction:
+    """A member gives minutes to another member (the Sarangori practice)."""
+    minutes = validate_minutes(minutes, policy)
+    memo = validate_memo(memo)
+    if recipient_id == sender.id:
+        message = _l("You cannot give time to yourself.")
+        raise ValidationFailed(message, code="self_transfer", fields={"to_member_id": message})
+    recipient = account_of(session, recipient_id)
+    return transfer_between(
+        session, TransactionKind.GIFT, account_of(session, sender.id), recipient, minutes,
+        floor=policy.min_balance_minutes, created_by_id=sender.id, memo=memo,
+    )
+
+
+def donate_to_pool(
+    session: Session, donor: Member, minutes, memo: str, policy: Policy
+) -> Transaction:
+    """A member gives minutes to the community pool."""
+    minutes = validate_minutes(minutes, policy)
+    return transfer_between(
+        session, TransactionKind.DONATION, account_of(session, donor.id), pool_account(session),
+        minutes, floor=policy.min_balance_minutes, created_by_id=donor.id,
+        memo=validate_memo(memo),
+    )
+
+
+def grant_from_pool(
+    session: Session, coordinator: Member, recipient_id, minutes, memo: str, policy: Policy
+) -> Transaction:
+    """A coordinator grants minutes from the community pool to a member who cannot give back."""
+    if not coordinator.is_coordinator:
+        raise NotAllowed(_l("Only a coordinator can grant time from the community pool."))
+    minutes = validate_minutes(minutes, policy)
+    return transfer_between(
+        session, TransactionKind.GRANT, pool_account(session), account_of(session, recipient_id),
+        minutes, floor=POOL_FLOOR, created_by_id=coordinator.id, memo=validate_memo(memo),
+    )
+
+
+def credit_visit(
+    session: Session, provider_id: int, receiver_id: int, minutes: int, *,
+    exchange_id: int, created_by_id: int, policy: Policy, memo: str = "",
+) -> Transaction:
+    """Move the minutes of a confirmed visit from the receiver to the provider."""
+    return transfer_between(
+        session, TransactionKind.VISIT, account_of(session, receiver_id),
+        account_of(session, provider_id), minutes, floor=policy.min_balance_minutes,
+        exchange_id=exchange_id, created_by_id=created_by_id, memo=memo,
+    )
+
+
+def reverse(session: Session, coordinator: Member, transaction_id: int, memo: str) -> Transaction:
+    """Undo a transaction with a new one whose postings are its negation.
+
+    Floors do not apply: a correction must be possible even when the credited member has
+    already spent the minutes.
+    """
+    if not coordinator.is_coordinator:
+        raise NotAllowed(_l("Only a coordinator can reverse a transaction."))
+    original = session.get(Transaction, transaction_id)
+    if original is None:
+        raise NotFound(_l("That transaction does not exist."))
+    if original.kind is TransactionKind.REVERSAL:
+        raise ValidationFailed(_l("A reversal cannot itself be reversed; make a new transaction."))
+    already = session.scalar(sa.select(Transaction.id).where(Transaction.reverses_id == original.id))
+    if already is not None:
+        raise Conflict(_l("This transaction has already been reversed."), code="already_reversed")
+    moves = [Move(p.account_id, -p.minutes, None) for p in original.postings]
+    return record_transaction(
+        session, TransactionKind.REVERSAL, moves, created_by_id=coordinator.id,
+        exchange_id=original.exchange_id, reverses_id=original.id, memo=validate_memo(memo),
+    )
+
+
+def balance_of(session: Session, member_id: int) -> int:
+    return account_of(session, member_id).balance_minutes
+
+
+def history(session: Session, member_id: int, limit: int = 200) -> list[LedgerEntry]:
+    """A member's postings, newest first, each with the other side of its transaction."""
+    own = aliased(Posting)
+    other = aliased(Posting)
+    other_account = aliased(Account)
+    rows = session.execute(
+        sa.select(own, Transaction, other_account.member_id, Member.name)
+        .join(Transaction, own.transaction_id == Transaction.id)
+        .join(Account, own.account_id == Account.id)
+        .outerjoin(
+            other,
+            sa.and_(other.transaction_id == own.transaction_id, other.account_id != own.account_id),
+        )
+        .outerjoin(other_account, other.account_id == other_account.id)
+        .outerjoin(Member, other_account.member_id == Member.id)
+        .where(Account.member_id == member_id)
+        .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        LedgerEntry(
+            transaction_id=txn.id,
+            kind=txn.kind,
+            minutes=posting.minutes,
+            counterparty_id=counterparty_id,
+            counterparty_name=counterparty_name,
+            exchange_id=txn.exchange_id,
+            memo=txn.memo,
+            created_at=txn.created_at,
+        )
+        for posting, txn, counterparty_id, counterparty_name in rows
+    ]
+
+
+def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Minutes each member has given and received in confirmed visits, net of reversals."""
+    if not member_ids:
+        return {}
+    minutes = Posting.minutes
+    rows = session.execute(
+        sa.select(
+            Account.member_id,
+            sa.func.coalesce(sa.func.sum(sa.case((minutes > 0, minutes), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((minutes < 0, -minutes), else_=0)), 0),
+        )
+        .join(Posting, Posting.account_id == Account.id)
+        .join(Transaction, Posting.transaction_id == Transaction.id)
+        .where(Account.member_id.in_(member_ids), Transaction.kind == TransactionKind.VISIT)
+        .group_by(Account.member_id)
+    ).all()
+    found = {member_id: (int(given), int(received)) for member_id, given, received in rows}
+    return {member_id: found.get(member_id, (0, 0)) for member_id in member_ids}
+
+
+def verify(session: Session) -> list[str]:
+    """Every broken ledger invariant, as sentences; an empty list means the ledger is sound."""
+    problems = []
+    unbalanced = session.execute(
+        sa.select(Posting.transaction_id, sa.func.sum(Posting.minutes), sa.func.count())
+        .group_by(Posting.transaction_id)
+        .having(sa.or_(sa.func.sum(Posting.minutes) != 0, sa.func.count() < 2))
+    ).all()
+    problems += [f"transaction {t}: postings sum to {s} over {c} postings" for t, s, c in unbalanced]
+    empty = session.scalars(
+        sa.select(Transaction.id).where(~sa.exists().where(Posting.transaction_id == Transaction.id))
+    ).all()
+    problems += [f"transaction {t}: has no postings" for t in empty]
+    sums = (
+        sa.select(Posting.account_id, sa.func.sum(Posting.minutes).label("total"))
+        .group_by(Posting.account_id)
+        .subquery()
+    )
+    drift = session.execute(
+        sa.select(Account.id, Account.balance_minutes, sa.func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(Account.balance_minutes != sa.func.coalesce(sums.c.total, 0))
+    ).all()
+    problems += [f"account {a}: cached balance {b} but postings sum to {s}" for a, b, s in drift]
+    total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Posting.minutes), 0)))
+    if total != 0:
+        problems.append(f"all postings sum to {total}, not 0")
+    # Balance floors are not checked here: they bind new debits, and a coordinator's
+    # reversal may rightly take an account below its floor.
+    unlinked = session.scalars(
+        sa.select(ConfirmationCode.id).where(
+            ConfirmationCode.redeemed_at.is_not(None), ConfirmationCode.transaction_id.is_(None)
+        )
+    ).all()
+    problems += [f"confirmation code {c}: redeemed but has no transaction" for c in unlinked]
+    problems += _reversal_problems(session)
+    pools = session.scalar(sa.select(sa.func.count()).where(Account.kind == AccountKind.POOL))
+    if pools != 1:
+        problems.append(f"{pools} community pool accounts, expected exactly 1")
+    return problems
+
+
+def _reversal_problems(session: Session) -> list[str]:
+    """Each reversal must be the exact negation of the transaction it reverses."""
+    original = aliased(Posting)
+    reversing = aliased(Posting)
+    rows = session.execute(
+        sa.select(Transaction.id)
+        .join(reversing, reversing.transaction_id == Transaction.id)
+        .outerjoin(
+            original,
+            sa.and_(
+                original.transaction_id == Transaction.reverses_id,
+                original.account_id == reversing.account_id,
+                original.minutes == -reversing.minutes,
+            ),
+        )
+        .where(Transaction.reverses_id.is_not(None), original.id.is_(None))
+        .distinct()
+    ).scalars().all()
+    return [f"transaction {t}: does not mirror the transaction it reverses" for t in rows]

@@ -1,0 +1,140 @@
+"""Members: signing up, logging in, profiles and roles."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import Conflict, NotFound, ValidationFailed
+from .ledger import open_member_account
+from .models import Member, Role
+
+PASSWORD_MIN_LENGTH = 8
+NAME_MAX_LENGTH = 80
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_PATTERN = re.compile(r"^[0-9+()\-\s]{6,40}$")
+SUPPORTED_LOCALES = ("ko", "en")
+# Checked when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+def normalise_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def _required_text(value, field: str, max_length: int, label) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if not value:
+        message = _l("Please fill in %(field)s.", field=label)
+        raise ValidationFailed(message, fields={field: message})
+    if len(value) > max_length:
+        message = _l("%(field)s can be at most %(max)s characters.", field=label, max=max_length)
+        raise ValidationFailed(message, fields={field: message})
+    return value
+
+
+def _optional_text(value, field: str, max_length: int, label) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    return _required_text(value, field, max_length, label)
+
+
+def create_member(
+    session: Session, *, name, email, password, neighbourhood="", locale=None, languages="",
+    offers_text="", phone=None, role: Role = Role.MEMBER,
+) -> Member:
+    """Sign up a member with an empty time account."""
+    name = _required_text(name, "name", NAME_MAX_LENGTH, _l("your name"))
+    email = normalise_email(email if isinstance(email, str) else "")
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        message = _l("Please enter a valid email address.")
+        raise ValidationFailed(message, fields={"email": message})
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
+        raise ValidationFailed(message, fields={"password": message})
+    if session.scalar(sa.select(Member.id).where(Member.email == email)) is not None:
+        message = _l("There is already an account with this email address.")
+        raise Conflict(message, code="email_taken", fields={"email": message})
+    member = Member(
+        name=name,
+        email=email,
+        password_hash=generate_password_hash(password),
+        role=role,
+    )
+    _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
+                   offers_text=offers_text, phone=phone, locale=locale)
+    session.add(member)
+    open_member_account(session, member)
+    session.flush()
+    return member
+
+
+def authenticate(session: Session, email, password) -> Member | None:
+    """The member with this email and password, or None."""
+    member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
+    if not isinstance(password, str):
+        password = ""
+    if member is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return member if check_password_hash(member.password_hash, password) else None
+
+
+def update_profile(session: Session, member: Member, **fields) -> Member:
+    """Change the profile fields given; the name must stay non-empty."""
+    if "name" in fields:
+        member.name = _required_text(fields.pop("name"), "name", NAME_MAX_LENGTH, _l("your name"))
+    _apply_profile(member, **fields)
+    session.flush()
+    return member
+
+
+def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers_text=None,
+                   phone=None, locale=None, timezone=None) -> None:
+    if neighbourhood is not None:
+        member.neighbourhood = _optional_text(neighbourhood, "neighbourhood", 80, _l("neighbourhood"))
+    if languages is not None:
+        member.languages = _optional_text(languages, "languages", 80, _l("languages"))
+    if offers_text is not None:
+        member.offers_text = _optional_text(offers_text, "offers_text", 2000, _l("what you can offer"))
+    if phone is not None:
+        phone = phone.strip()
+        if phone and not PHONE_PATTERN.match(phone):
+            message = _l("Please enter a phone number with digits only.")
+            raise ValidationFailed(message, fields={"phone": message})
+        member.phone = phone or None
+    if locale is not None:
+        member.locale = locale if locale in SUPPORTED_LOCALES else None
+    if timezone is not None:
+        member.timezone = timezone or None
+
+
+def change_password(session: Session, member: Member, current: str, new: str) -> None:
+    if not check_password_hash(member.password_hash, current or ""):
+        message = _l("The current password is not right.")
+        raise ValidationFailed(message, fields={"current_password": message})
+    if not isinstance(new, str) or len(new) < PASSWORD_MIN_LENGTH:
+        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
+        raise ValidationFailed(message, fields={"new_password": message})
+    member.password_hash = generate_password_hash(new)
+    session.flush()
+
+
+def get_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    return member
+
+
+def set_role(session: Session, email: str, role: Role) -> Member:
+    """Give a member a role (used by the CLI until the coordinator console exists)."""
+    member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
+    if member is None:
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    member.role = role
+    session.flush()
+    return member

@@ -1,0 +1,270 @@
+"""ORM models: the data of the time bank and the invariants of single rows."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .database import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use an aware UTC datetime")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Role(str, enum.Enum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class PostKind(str, enum.Enum):
+    NEED = "need"
+    OFFER = "offer"
+
+
+class PostStatus(str, enum.Enum):
+    OPEN = "open"
+    MATCHED = "matched"
+    CLOSED = "closed"
+
+
+class ExchangeStatus(str, enum.Enum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class TransactionKind(str, enum.Enum):
+    VISIT = "visit"  # confirmed care within an exchange
+    GIFT = "gift"  # member to member (the Sarangori practice)
+    DONATION = "donation"  # member to the community pool
+    GRANT = "grant"  # community pool to a member, by a coordinator
+    REVERSAL = "reversal"  # undoes an earlier transaction
+
+
+class AccountKind(str, enum.Enum):
+    MEMBER = "member"
+    POOL = "pool"
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> sa.Enum:
+    # Stored as plain strings with a CHECK, so adding a value is an ordinary migration.
+    return sa.Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Member(UserMixin, Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    neighbourhood: Mapped[str] = mapped_column(sa.String(80), default="")
+    languages: Mapped[str] = mapped_column(sa.String(80), default="")
+    offers_text: Mapped[str] = mapped_column(sa.Text, default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    timezone: Mapped[str | None] = mapped_column(sa.String(50))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.MEMBER)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="member", uselist=False)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def balance_minutes(self) -> int:
+        return self.account.balance_minutes if self.account else 0
+
+
+class Account(Base):
+    """Where minutes live: one per member, plus the community pool."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'member') = (member_id IS NOT NULL)", name="member_account_has_member"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), unique=True)
+    # Cache of sum(postings.minutes); changed only by ledger.record_transaction.
+    balance_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    member: Mapped[Member | None] = relationship(back_populates="account")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        sa.CheckConstraint("minutes > 0", name="minutes_positive"),
+        sa.CheckConstraint(
+            "starts_at IS NULL OR ends_at IS NULL OR starts_at < ends_at", name="window_ordered"
+        ),
+        sa.Index("ix_posts_status_kind_created", "status", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    kind: Mapped[PostKind] = mapped_column(_enum(PostKind, "post_kind"))
+    category: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+    neighbourhood: Mapped[str] = mapped_column(sa.String(80), default="")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[PostStatus] = mapped_column(_enum(PostStatus, "post_status"), default=PostStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member] = relationship()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires_at
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        return self.status is PostStatus.OPEN and not self.is_expired(now)
+
+
+class Exchange(Base):
+    """An agreement that a provider gives time to a receiver, born from a response to a post."""
+
+    __tablename__ = "exchanges"
+    __table_args__ = (sa.CheckConstraint("provider_id <> receiver_id", name="distinct_parties"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    receiver_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    responder_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[ExchangeStatus] = mapped_column(
+        _enum(ExchangeStatus, "exchange_status"), default=ExchangeStatus.PROPOSED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    post: Mapped[Post] = relationship()
+    provider: Mapped[Member] = relationship(foreign_keys=[provider_id])
+    receiver: Mapped[Member] = relationship(foreign_keys=[receiver_id])
+
+    def is_party(self, member: Member) -> bool:
+        return member.id in (self.provider_id, self.receiver_id)
+
+    def other_party_id(self, member: Member) -> int:
+        return self.receiver_id if member.id == self.provider_id else self.provider_id
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status is ExchangeStatus.ACCEPTED
+
+
+class Transaction(Base):
+    """One movement of time; its postings sum to zero. Never updated or deleted."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TransactionKind] = mapped_column(_enum(TransactionKind, "transaction_kind"))
+    exchange_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exchanges.id"), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ledger_transactions.id"), unique=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    memo: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="transaction", order_by="Posting.id"
+    )
+
+
+class Posting(Base):
+    """One line of a transaction on one account: + credit, − debit, in minutes."""
+
+    __tablename__ = "postings"
+    __table_args__ = (sa.CheckConstraint("minutes <> 0", name="minutes_nonzero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("ledger_transactions.id"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+
+    transaction: Mapped[Transaction] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+
+class ConfirmationCode(Base):
+    """A single-use code one party of an exchange shows so the other can confirm a visit.
+
+    Only a hash of the random token is kept: a leaked database cannot be used to redeem.
+    """
+
+    __tablename__ = "confirmation_codes"
+    __table_args__ = (sa.CheckConstraint("minutes > 0", name="minutes_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    exchange_id: Mapped[int] = mapped_column(sa.ForeignKey("exchanges.id"), index=True)
+    made_by_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"))
+    redeemer_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"))
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ledger_transactions.id"), unique=True
+    )
+
+    exchange: Mapped[Exchange] = relationship()
+    made_by: Mapped[Member] = relationship(foreign_keys=[made_by_id])
+    transaction: Mapped[Transaction | None] = relationship()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires_at
+
+    @property
+    def is_redeemed(self) -> bool:
+        return self.redeemed_at is not None

@@ -1,0 +1,183 @@
+"""Needs and offers: posting, browsing, closing, and suggesting matches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from . import matching
+from .categories import CATEGORIES
+from .errors import NotAllowed, NotFound, ValidationFailed
+from .ledger import given_and_received
+from .models import Exchange, ExchangeStatus, Member, Post, PostKind, PostStatus, utcnow
+from .policy import Policy
+
+TITLE_MAX_LENGTH = 120
+DESCRIPTION_MAX_LENGTH = 4000
+MAX_POST_MINUTES = 24 * 60
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    kind: str | None = None
+    category: str | None = None
+    neighbourhood: str | None = None
+    text: str | None = None
+
+
+def _invalid(field: str, message) -> ValidationFailed:
+    return ValidationFailed(message, fields={field: message})
+
+
+def _clean_post_fields(kind, category, title, description, minutes, starts_at, ends_at):
+    if kind not in {k.value for k in PostKind}:
+        raise _invalid("kind", _l("Choose whether you need help or offer help."))
+    if category not in CATEGORIES:
+        raise _invalid("category", _l("Choose a category from the list."))
+    title = title.strip() if isinstance(title, str) else ""
+    if not title:
+        raise _invalid("title", _l("Please give your post a title."))
+    if len(title) > TITLE_MAX_LENGTH:
+        raise _invalid("title", _l("A title can be at most %(max)s characters.", max=TITLE_MAX_LENGTH))
+    description = description.strip() if isinstance(description, str) else ""
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise _invalid("description", _l("A description can be at most %(max)s characters.",
+                                         max=DESCRIPTION_MAX_LENGTH))
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_POST_MINUTES:
+        raise _invalid("minutes", _l("The time must be between 1 minute and 24 hours."))
+    if starts_at and ends_at and starts_at >= ends_at:
+        raise _invalid("ends_at", _l("The end must be after the start."))
+    return kind, category, title, description, minutes
+
+
+def create_post(
+    session: Session, member: Member, *, kind, category, title, description="", minutes,
+    neighbourhood=None, starts_at: datetime | None = None, ends_at: datetime | None = None,
+    policy: Policy, now: datetime | None = None,
+) -> Post:
+    """Post a need or an offer, open until it expires after the bank's post lifetime."""
+    kind, category, title, description, minutes = _clean_post_fields(
+        kind, category, title, description, minutes, starts_at, ends_at
+    )
+    neighbourhood = (neighbourhood if isinstance(neighbourhood, str) else "").strip()
+    now = now or utcnow()
+    post = Post(
+        member_id=member.id,
+        kind=PostKind(kind),
+        category=category,
+        title=title,
+        description=description,
+        minutes=minutes,
+        neighbourhood=(neighbourhood or member.neighbourhood)[:80],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=PostStatus.OPEN,
+        created_at=now,
+        expires_at=now + timedelta(days=policy.post_lifetime_days),
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, post_id) -> Post:
+    post = session.get(Post, post_id) if isinstance(post_id, int) else None
+    if post is None:
+        raise NotFound(_l("That post does not exist."), code="post_not_found")
+    return post
+
+
+def _open_posts(now: datetime) -> sa.Select:
+    return sa.select(Post).where(Post.status == PostStatus.OPEN, Post.expires_at > now)
+
+
+def browse(session: Session, wanted: PostFilter, *, now: datetime | None = None,
+           limit: int = PAGE_SIZE, offset: int = 0) -> list[Post]:
+    """Open, unexpired posts matching the filter, newest first."""
+    query = _open_posts(now or utcnow())
+    if wanted.kind in {k.value for k in PostKind}:
+        query = query.where(Post.kind == PostKind(wanted.kind))
+    if wanted.category in CATEGORIES:
+        query = query.where(Post.category == wanted.category)
+    if wanted.neighbourhood:
+        query = query.where(sa.func.lower(Post.neighbourhood) == wanted.neighbourhood.strip().lower())
+    if wanted.text and wanted.text.strip():
+        needle = wanted.text.strip().lower()
+        query = query.where(
+            sa.or_(sa.func.lower(Post.title).contains(needle, autoescape=True),
+                   sa.func.lower(Post.description).contains(needle, autoescape=True))
+        )
+    query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def neighbourhoods(session: Session) -> list[str]:
+    """Neighbourhoods that have open posts, for the browse filter."""
+    rows = session.scalars(
+        sa.select(Post.neighbourhood).where(Post.status == PostStatus.OPEN, Post.neighbourhood != "")
+        .distinct().order_by(Post.neighbourhood)
+    )
+    return list(rows)
+
+
+def posts_of(session: Session, member: Member) -> list[Post]:
+    """A member's own posts, open ones first, newest first."""
+    query = sa.select(Post).where(Post.member_id == member.id).order_by(
+        sa.case((Post.status == PostStatus.OPEN, 0), (Post.status == PostStatus.MATCHED, 1), else_=2),
+        Post.created_at.desc(),
+    )
+    return list(session.scalars(query))
+
+
+def close_post(session: Session, member: Member, post_id) -> Post:
+    """The owner (or a coordinator) closes a post; proposals not yet accepted are cancelled.
+    Accepted exchanges stay: their visits can still be confirmed."""
+    post = get_post(session, post_id)
+    if post.member_id != member.id and not member.is_coordinator:
+        raise NotAllowed(_l("Only the person who posted this can close it."))
+    post.status = PostStatus.CLOSED
+    session.execute(
+        sa.update(Exchange)
+        .where(Exchange.post_id == post.id, Exchange.status == ExchangeStatus.PROPOSED)
+        .values(status=ExchangeStatus.CANCELLED, decided_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return post
+
+
+def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
+                    limit: int = 10, pool_size: int = 500) -> list[tuple[Post, float]]:
+    """Open posts of the opposite kind that fit `post`, best first, never the asker's own."""
+    now = now or utcnow()
+    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
+    candidates = list(session.scalars(
+        _open_posts(now)
+        .where(Post.kind == opposite, Post.member_id.not_in({asker.id, post.member_id}))
+        .order_by(sa.case((Post.category == post.category, 0), else_=1), Post.created_at.desc())
+        .limit(pool_size)
+    ))
+    history = given_and_received(session, list({c.member_id for c in candidates}))
+    facts = [_facts(c, history.get(c.member_id, (0, 0))) for c in candidates]
+    ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
+    by_id = {c.id: c for c in candidates}
+    return [(by_id[m.post_id], m.score) for m in ranked]
+
+
+def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:
+    return matching.PostFacts(
+        id=post.id,
+        kind=post.kind.value,
+        category=post.category,
+        neighbourhood=post.neighbourhood,
+        text=f"{post.title} {post.description}",
+        created_at=post.created_at,
+        starts_at=post.starts_at,
+        ends_at=post.ends_at,
+        minutes_given=given_received[0],
+        minutes_received=given_received[1],
+    )

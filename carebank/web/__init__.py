@@ -1,0 +1,75 @@
+"""The server-rendered web pages: one blueprint per feature, all sharing these helpers."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from ..categories import CATEGORIES, category_name
+from ..errors import DomainError
+from ..extensions import db, login_manager
+from ..i18n import format_minutes
+from ..models import Member
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, exchanges, ledger, main, posts
+
+    for module in (main, auth, posts, exchanges, ledger):
+        app.register_blueprint(module.bp)
+    app.context_processor(_template_globals)
+    app.add_template_filter(format_minutes, "minutes")
+    app.add_template_filter(lambda value, fmt="medium": format_datetime(value, fmt), "datetime")
+    app.add_template_filter(category_name, "category")
+    app.after_request(_no_store_for_members)
+
+
+@login_manager.user_loader
+def load_member(member_id: str) -> Member | None:
+    return db.session.get(Member, int(member_id)) if member_id.isdigit() else None
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.login_message_category = "info"
+
+
+def _template_globals() -> dict:
+    return {"categories": CATEGORIES, "current_locale": str(get_locale())}
+
+
+def _no_store_for_members(response):
+    # Balances and ledgers are personal and phones are shared: keep them out of caches.
+    if request.endpoint != "static" and response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def safe_next_url(target: str | None, fallback: str = "main.home") -> str:
+    """`target` if it is a path on this site, else the fallback (never an open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for(fallback)
+
+
+def apply_domain_error(error: DomainError, form=None) -> None:
+    """Show a refused request on the form: field messages under fields, the rest flashed."""
+    db.session.rollback()
+    shown = False
+    for name, message in error.fields.items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, str(message)] if isinstance(field.errors, list) else [str(message)]
+            shown = True
+    if not shown:
+        flash(str(error.message), "error")
+
+
+def base_url() -> str:
+    """The absolute origin for QR codes: configured, else the one this request came to."""
+    return current_app.config.get("BASE_URL") or request.host_url.rstrip("/")

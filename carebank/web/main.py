@@ -1,0 +1,23 @@
+"""The start page: a welcome for visitors, a dashboard for members."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from .. import exchanges, posts
+from ..extensions import db
+from ..models import ExchangeStatus
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        recent = posts.browse(db.session, posts.PostFilter(), limit=5)
+        return render_template("main/welcome.html", recent=recent)
+    mine = exchanges.exchanges_of(db.session, current_user)
+    waiting = [e for e in mine if e.status is ExchangeStatus.PROPOSED and e.post.member_id == current_user.id]
+    active = [e for e in mine if e.status is ExchangeStatus.ACCEPTED]
+    my_open = [p for p in posts.posts_of(db.session, current_user) if p.is_open()]
+    return render_template("main/home.html", waiting=waiting, active=active, my_open=my_open)

@@ -1,0 +1,179 @@
+"""Shared fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
+CAREBANK_DATABASE_URL points at one), a CSRF-aware client, and factories for members,
+posts and exchanges that go through the real services."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from carebank import create_app, exchanges, posts
+from carebank.database import Base, upgrade_database
+from carebank.extensions import db
+from carebank.members import create_member
+from carebank.models import Role
+from carebank.policy import Policy
+from config import TestConfig
+
+PASSWORD = "correct horse battery"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("CAREBANK_DATABASE_URL", "")
+    return url if url.startswith("postgresql") else None
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """Migrate once per test run: a template SQLite file, or the PostgreSQL schema."""
+    url = _postgres_url()
+    if url:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+    app = create_app(TestConfig, DATABASE_URL=url)
+    upgrade_database(app)
+    with app.app_context():
+        db.engine.dispose()
+    return url
+
+
+def _empty_postgres(app) -> None:
+    """TRUNCATE skips the append-only row triggers, which is what a fresh test needs."""
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(sa.text("INSERT INTO accounts (kind, balance_minutes) VALUES ('pool', 0)"))
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    if migrated_database.startswith("postgresql"):
+        return migrated_database
+    path = tmp_path / "carebank.sqlite3"
+    shutil.copyfile(migrated_database.removeprefix("sqlite:///"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url):
+    """The app, with no app context held open: each request must get its own `g`
+    (the CSRF token and the request's database session live there)."""
+    app = create_app(TestConfig, DATABASE_URL=database_url)
+    app.test_client_class = CsrfClient
+    if database_url.startswith("postgresql"):
+        with app.app_context():
+            _empty_postgres(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """The test's own database session, like a second process beside the server.
+
+    The test client commits it before every request, so a test never holds a lock
+    across a request and always reads what the request wrote."""
+    with app.app_context():
+        test_session = db.sessionmaker()
+    app.config["TEST_SESSION"] = test_session
+    yield test_session
+    test_session.close()
+
+
+@pytest.fixture
+def policy(app) -> Policy:
+    return Policy.from_config(app.config)
+
+
+class CsrfClient(FlaskClient):
+    """A test client that behaves like the PWA: English unless told otherwise, and it sends
+    the CSRF token (from GET /api/v1/session) with every unsafe request."""
+
+    csrf_token: str | None = None
+
+    def open(self, *args, **kwargs):
+        test_session = self.application.config.get("TEST_SESSION")
+        if test_session is not None:
+            test_session.commit()
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Accept-Language", "en")
+        method = (kwargs.get("method") or "GET").upper()
+        if method in UNSAFE and kwargs.pop("with_csrf", True):
+            headers.setdefault("X-CSRFToken", self.fetch_csrf_token())
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def fetch_csrf_token(self) -> str:
+        response = super().open("/api/v1/session", headers={"Accept-Language": "en"})
+        return response.get_json()["csrf_token"]
+
+    def login(self, member, password: str = PASSWORD):
+        response = self.post("/api/v1/session", json={"email": member.email, "password": password})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def client(app) -> CsrfClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_member(session):
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, *, neighbourhood: str = "Hyoja-dong",
+             role: Role = Role.MEMBER, **fields):
+        n = next(counter)
+        member = create_member(
+            session, name=name or f"Member {n}", email=fields.pop("email", f"member{n}@example.org"),
+            password=fields.pop("password", PASSWORD), neighbourhood=neighbourhood, role=role, **fields,
+        )
+        session.commit()
+        return member
+
+    return make
+
+
+@pytest.fixture
+def make_post(session, policy):
+    def make(member, *, kind: str = "need", category: str = "meals", title: str = "Lunch together",
+             description: str = "", minutes: int = 60, **fields):
+        post = posts.create_post(session, member, kind=kind, category=category, title=title,
+                                 description=description, minutes=minutes, policy=policy, **fields)
+        session.commit()
+        return post
+
+    return make
+
+
+@pytest.fixture
+def make_exchange(session, make_member, make_post):
+    """An accepted exchange in which `provider` helps `receiver` (through a posted need)."""
+
+    def make(provider=None, receiver=None, *, minutes: int = 60, accepted: bool = True):
+        provider = provider or make_member("Provider")
+        receiver = receiver or make_member("Receiver")
+        need = make_post(receiver, kind="need", minutes=minutes)
+        exchange = exchanges.respond(session, provider, need.id)
+        if accepted:
+            exchanges.accept(session, receiver, exchange.id)
+        session.commit()
+        return exchange
+
+    return make
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page (for tests that post forms by hand)."""
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', html).group(1)
