@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -30,20 +31,37 @@ def _postgres_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory):
-    """Migrate once per test run: a template SQLite file, or the PostgreSQL schema."""
+    """Migrate once per test run: a template SQLite file, or a throwaway PostgreSQL database
+    (created beside the configured one, so parallel runs never touch each other's tables)."""
     url = _postgres_url()
     if url:
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+        yield from _throwaway_postgres(url, _migrate)
+        return
+    url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+    _migrate(url)
+    yield url
+
+
+def _migrate(url: str) -> None:
     app = create_app(TestConfig, DATABASE_URL=url)
     upgrade_database(app)
     with app.app_context():
         db.engine.dispose()
-    return url
+
+
+def _throwaway_postgres(url: str, prepare):
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"carebank_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    test_url = sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        prepare(test_url)
+        yield test_url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _empty_postgres(app) -> None:

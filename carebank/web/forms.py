@@ -18,18 +18,23 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from ..categories import category_choices
 from ..members import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from ..posts import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
-MINUTE_CHOICES = [(0, "0"), (10, "10"), (15, "15"), (20, "20"), (30, "30"), (40, "40"), (45, "45"), (50, "50")]
+MINUTE_CHOICES = [SelectChoice(m, str(m)) for m in (0, 10, 15, 20, 30, 40, 45, 50)]
 TIMEZONES = ["Asia/Seoul", "Asia/Tokyo", "Europe/London", "America/New_York", "America/Los_Angeles", "UTC"]
 
 
+def options(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def locale_choices():
-    return [("", _l("Same as my phone")), ("ko", "한국어"), ("en", "English")]
+    return options([("", _l("Same as my phone")), ("ko", "한국어"), ("en", "English")])
 
 
 class EmptyForm(FlaskForm):
@@ -77,7 +82,7 @@ class ProfileForm(FlaskForm):
     offers_text = TextAreaField(_l("What I can offer"), validators=[Optional(), Length(max=2000)])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)])
     locale = SelectField(_l("Language of this app"), choices=locale_choices, default="")
-    timezone = SelectField(_l("Time zone"), choices=[(tz, tz) for tz in TIMEZONES], default="Asia/Seoul")
+    timezone = SelectField(_l("Time zone"), choices=options((tz, tz) for tz in TIMEZONES), default="Asia/Seoul")
 
 
 class PasswordForm(FlaskForm):
@@ -88,10 +93,10 @@ class PasswordForm(FlaskForm):
 class PostForm(DurationMixin, FlaskForm):
     kind = RadioField(
         _l("I…"),
-        choices=[("need", _l("need help")), ("offer", _l("can help"))],
+        choices=options([("need", _l("need help")), ("offer", _l("can help"))]),
         validators=[DataRequired()],
     )
-    category = SelectField(_l("Kind of care"), choices=category_choices, validators=[DataRequired()])
+    category = SelectField(_l("Kind of care"), choices=lambda: options(category_choices()), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=DESCRIPTION_MAX_LENGTH)])
     neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=80)])
@@ -108,8 +113,12 @@ class PostFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("Needs or offers"), choices=[("", _l("All")), ("need", _l("Needs")), ("offer", _l("Offers"))], default="")
-    category = SelectField(_l("Kind of care"), choices=lambda: [("", _l("All kinds")), *category_choices()], default="")
+    kind = SelectField(
+        _l("Needs or offers"),
+        choices=options([("", _l("All")), ("need", _l("Needs")), ("offer", _l("Offers"))]),
+        default="",
+    )
+    category = SelectField(_l("Kind of care"), choices=lambda: options([("", _l("All kinds")), *category_choices()]), default="")
     neighbourhood = StringField(_l("Neighbourhood"))
     q = StringField(_l("Search"))
 
