@@ -6,6 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .database import upgrade_database
+from .errors import DomainError
 from .extensions import db
 from .models import Role
 
@@ -33,7 +34,10 @@ def set_role_command(email: str, role: str) -> None:
     """Make a member a coordinator or admin (or a plain member again)."""
     from .members import set_role
 
-    member = set_role(db.session, email, Role(role))
+    try:
+        member = set_role(db.session, email, Role(role))
+    except DomainError as error:
+        raise click.ClickException(f"{email}: {error.message}") from None
     db.session.commit()
     click.echo(f"{member.email} is now {member.role.value}")
 
@@ -45,8 +49,8 @@ def demo_command() -> None:
 
     try:
         summary = load_demo(db.session)
-    except DemoNotEmpty:
-        raise click.ClickException("the database already has members; demo data is only for an empty one")
+    except DemoNotEmpty as error:
+        raise click.ClickException("the database already has members; demo data is only for an empty one") from error
     db.session.commit()
     click.echo(summary)
 

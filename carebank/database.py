@@ -78,8 +78,7 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Create or migrate the database to the newest schema."""
     from .extensions import db
 
-    with app.app_context():
-        with db.engine.begin() as connection:
-            config = alembic_config(db.engine.url.render_as_string(hide_password=False))
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+    with app.app_context(), db.engine.begin() as connection:
+        config = alembic_config(db.engine.url.render_as_string(hide_password=False))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

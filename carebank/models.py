@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -12,7 +12,7 @@ from .database import Base
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -25,40 +25,40 @@ class UTCDateTime(sa.TypeDecorator):
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given; use an aware UTC datetime")
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     MEMBER = "member"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
 
 
-class PostKind(str, enum.Enum):
+class PostKind(enum.StrEnum):
     NEED = "need"
     OFFER = "offer"
 
 
-class PostStatus(str, enum.Enum):
+class PostStatus(enum.StrEnum):
     OPEN = "open"
     MATCHED = "matched"
     CLOSED = "closed"
 
 
-class ExchangeStatus(str, enum.Enum):
+class ExchangeStatus(enum.StrEnum):
     PROPOSED = "proposed"
     ACCEPTED = "accepted"
     DECLINED = "declined"
     CANCELLED = "cancelled"
 
 
-class TransactionKind(str, enum.Enum):
+class TransactionKind(enum.StrEnum):
     VISIT = "visit"  # confirmed care within an exchange
     GIFT = "gift"  # member to member (the Sarangori practice)
     DONATION = "donation"  # member to the community pool
@@ -66,7 +66,7 @@ class TransactionKind(str, enum.Enum):
     REVERSAL = "reversal"  # undoes an earlier transaction
 
 
-class AccountKind(str, enum.Enum):
+class AccountKind(enum.StrEnum):
     MEMBER = "member"
     POOL = "pool"
 

@@ -1,5 +1,4 @@
 """The whole core journey through the JSON API, as the PWA would make it."""
-from carebank.extensions import db
 
 
 def test_need_to_confirmed_visit_moves_minutes_from_receiver_to_provider(app, make_member):

@@ -1,7 +1,7 @@
 """Web forms. Labels are lazily translated; durations become minutes here, once."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
@@ -153,4 +153,4 @@ def local_to_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     # Flask-Babel hands out pytz zones, which must not be used with replace(); go by name.
-    return value.replace(tzinfo=ZoneInfo(str(get_timezone()))).astimezone(timezone.utc)
+    return value.replace(tzinfo=ZoneInfo(str(get_timezone()))).astimezone(UTC)
