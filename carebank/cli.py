@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .database import upgrade_database
 from .errors import DomainError
@@ -43,6 +43,7 @@ def set_role_command(email: str, role: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext  # app.cli.command would add it; add_command does not
 def demo_command() -> None:
     """Fill an empty database with a small, believable neighbourhood."""
     from .demo import DemoNotEmpty, load_demo
@@ -56,6 +57,7 @@ def demo_command() -> None:
 
 
 @click.command("migrate")
+@with_appcontext  # app.cli.command would add it; add_command does not
 def migrate_command() -> None:
     """Bring the database schema up to date (also done automatically on start)."""
     from flask import current_app

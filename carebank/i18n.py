@@ -1,7 +1,7 @@
 """Choosing the language and time zone of a request, and formatting minutes for people."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -11,6 +11,8 @@ LANGUAGE_COOKIE = "lang"
 def select_locale() -> str:
     """The member's profile language, else the language cookie, else Accept-Language."""
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI, or a test's app context: the bank's language
+        return current_app.config["DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     cookie = request.cookies.get(LANGUAGE_COOKIE)
