@@ -283,6 +283,7 @@ def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tup
     if not member_ids:
         return {}
     minutes = Posting.minutes
+    reversal = aliased(Transaction)
     rows = session.execute(
         sa.select(
             Account.member_id,
@@ -291,7 +292,11 @@ def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tup
         )
         .join(Posting, Posting.account_id == Account.id)
         .join(Transaction, Posting.transaction_id == Transaction.id)
-        .where(Account.member_id.in_(member_ids), Transaction.kind == TransactionKind.VISIT)
+        .where(
+            Account.member_id.in_(member_ids),
+            Transaction.kind == TransactionKind.VISIT,
+            ~sa.exists().where(reversal.reverses_id == Transaction.id),
+        )
         .group_by(Account.member_id)
     ).all()
     found = {member_id: (int(given), int(received)) for member_id, given, received in rows}

@@ -1,0 +1,380 @@
+"""The time ledger: balanced, append-only, floors that hold, corrections by reversal."""
+import pytest
+import sqlalchemy as sa
+
+from carebank import confirmations, ledger
+from carebank.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
+from carebank.models import Account, Posting, Role, Transaction, TransactionKind
+
+
+def posting_count(session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Posting))
+
+
+def balance(session, member) -> int:
+    return ledger.balance_of(session, member.id)
+
+
+def pool_balance(session) -> int:
+    return ledger.pool_account(session).balance_minutes
+
+
+@pytest.fixture
+def coordinator(make_member):
+    return make_member("Coordinator Park", role=Role.COORDINATOR)
+
+
+def confirmed_visit(session, policy, exchange, minutes=60):
+    """The provider shows a code and the receiver redeems it."""
+    _, token = confirmations.make_code(session, exchange.provider, exchange.id, minutes, policy)
+    transaction, _ = confirmations.redeem(session, exchange.receiver, token, policy)
+    session.commit()
+    return transaction
+
+
+# --- balance and soundness ---------------------------------------------------------------
+
+
+def test_every_transaction_balances_after_a_mix_of_operations(
+    session, policy, make_member, make_exchange, coordinator
+):
+    alice, bora = make_member("Alice"), make_member("Bora")
+    ledger.gift(session, alice, bora.id, 30, "thanks", policy)
+    ledger.donate_to_pool(session, bora, 20, "", policy)
+    ledger.grant_from_pool(session, coordinator, alice.id, 10, "", policy)
+    visit = confirmed_visit(session, policy, make_exchange(alice, bora), 45)
+    ledger.reverse(session, coordinator, visit.id, "entered twice")
+    session.commit()
+
+    sums = session.execute(
+        sa.select(Posting.transaction_id, sa.func.sum(Posting.minutes)).group_by(Posting.transaction_id)
+    ).all()
+    assert len(sums) == 5
+    assert all(total == 0 for _, total in sums)
+    assert ledger.verify(session) == []
+
+
+def test_new_member_starts_at_zero(session, make_member):
+    assert balance(session, make_member()) == 0
+
+
+def test_unbalanced_moves_are_refused_before_anything_is_written(session, make_member):
+    alice = make_member()
+    account = ledger.account_of(session, alice.id)
+    pool = ledger.pool_account(session)
+    with pytest.raises(ValueError):
+        ledger.record_transaction(session, TransactionKind.GIFT, [
+            ledger.Move(account.id, -10, None), ledger.Move(pool.id, 5, None),
+        ])
+    assert posting_count(session) == 0
+
+
+# --- gifts -------------------------------------------------------------------------------
+
+
+def test_gift_moves_minutes_and_shows_in_both_histories(session, policy, make_member):
+    alice, bora = make_member("Alice"), make_member("Bora")
+    transaction = ledger.gift(session, alice, bora.id, 90, "  for the soup  ", policy)
+    session.commit()
+
+    assert (balance(session, alice), balance(session, bora)) == (-90, 90)
+    assert transaction.kind is TransactionKind.GIFT and transaction.created_by_id == alice.id
+    [sent] = ledger.history(session, alice.id)
+    [received] = ledger.history(session, bora.id)
+    assert (sent.minutes, sent.counterparty_id, sent.counterparty_name) == (-90, bora.id, "Bora")
+    assert (received.minutes, received.counterparty_id, received.memo) == (90, alice.id, "for the soup")
+
+
+def test_history_is_newest_first_with_signed_minutes(session, policy, make_member):
+    alice, bora = make_member("Alice"), make_member("Bora")
+    first = ledger.gift(session, alice, bora.id, 10, "first", policy)
+    second = ledger.gift(session, bora, alice.id, 25, "second", policy)
+    third = ledger.gift(session, alice, bora.id, 5, "third", policy)
+    session.commit()
+
+    entries = ledger.history(session, alice.id)
+    assert [e.transaction_id for e in entries] == [third.id, second.id, first.id]
+    assert [e.minutes for e in entries] == [-5, 25, -10]
+    assert [e.memo for e in entries] == ["third", "second", "first"]
+
+
+def test_history_of_a_donation_has_no_member_counterparty(session, policy, make_member):
+    alice = make_member()
+    ledger.donate_to_pool(session, alice, 15, "", policy)
+    [entry] = ledger.history(session, alice.id)
+    assert (entry.kind, entry.minutes, entry.counterparty_id) == (TransactionKind.DONATION, -15, None)
+
+
+def test_gift_to_self_is_refused(session, policy, make_member):
+    alice = make_member()
+    with pytest.raises(ValidationFailed) as refused:
+        ledger.gift(session, alice, alice.id, 30, "", policy)
+    assert refused.value.code == "self_transfer"
+    assert posting_count(session) == 0
+
+
+def test_gift_to_unknown_member_is_not_found(session, policy, make_member):
+    alice = make_member()
+    with pytest.raises(NotFound):
+        ledger.gift(session, alice, alice.id + 999, 30, "", policy)
+    assert posting_count(session) == 0
+
+
+@pytest.mark.parametrize("minutes", [0, -5, 1441, 1.5, "60", True, None])
+def test_gift_of_invalid_minutes_is_refused_and_writes_nothing(session, policy, make_member, minutes):
+    alice, bora = make_member(), make_member()
+    with pytest.raises(ValidationFailed) as refused:
+        ledger.gift(session, alice, bora.id, minutes, "", policy)
+    assert "minutes" in refused.value.fields
+    session.commit()
+    assert posting_count(session) == 0
+    assert (balance(session, alice), balance(session, bora)) == (0, 0)
+
+
+def test_gift_of_the_largest_allowed_transfer_is_accepted(session, policy, make_member):
+    alice, bora, chul = make_member(), make_member(), make_member()
+    ledger.gift(session, chul, alice.id, 1000, "", policy)  # so the floor does not bind
+    ledger.gift(session, alice, bora.id, policy.max_minutes, "", policy)
+    assert balance(session, bora) == policy.max_minutes == 1440
+
+
+def test_gift_memo_longer_than_200_characters_is_refused(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    with pytest.raises(ValidationFailed) as refused:
+        ledger.gift(session, alice, bora.id, 10, "x" * 201, policy)
+    assert "memo" in refused.value.fields
+    assert posting_count(session) == 0
+
+
+# --- the balance floor -------------------------------------------------------------------
+
+
+def test_member_can_go_down_exactly_to_the_floor(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    ledger.gift(session, alice, bora.id, 1200, "", policy)
+    session.commit()
+    assert balance(session, alice) == policy.min_balance_minutes == -1200
+
+
+def test_member_cannot_go_one_minute_below_the_floor(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    with pytest.raises(InsufficientBalance) as refused:
+        ledger.gift(session, alice, bora.id, 1201, "", policy)
+    assert refused.value.code == "insufficient_balance"
+    session.commit()
+    assert (balance(session, alice), balance(session, bora)) == (0, 0)
+    assert posting_count(session) == 0
+
+
+def test_member_at_the_floor_cannot_give_one_more_minute(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    ledger.gift(session, alice, bora.id, 1200, "", policy)
+    session.commit()
+    with pytest.raises(InsufficientBalance):
+        ledger.gift(session, alice, bora.id, 1, "", policy)
+    session.commit()
+    assert (balance(session, alice), balance(session, bora)) == (-1200, 1200)
+    assert posting_count(session) == 2
+
+
+def test_donation_also_respects_the_floor(session, policy, make_member):
+    alice = make_member()
+    ledger.gift(session, alice, make_member().id, 1190, "", policy)
+    with pytest.raises(InsufficientBalance):
+        ledger.donate_to_pool(session, alice, 11, "", policy)
+    assert balance(session, alice) == -1190 and pool_balance(session) == 0
+
+
+# --- the community pool ------------------------------------------------------------------
+
+
+def test_donation_moves_minutes_into_the_pool(session, policy, make_member):
+    alice = make_member()
+    transaction = ledger.donate_to_pool(session, alice, 40, "for neighbours", policy)
+    session.commit()
+    assert (balance(session, alice), pool_balance(session)) == (-40, 40)
+    assert transaction.kind is TransactionKind.DONATION and transaction.memo == "for neighbours"
+
+
+def test_coordinator_grants_from_the_pool(session, policy, make_member, coordinator):
+    ledger.donate_to_pool(session, make_member(), 100, "", policy)
+    elder = make_member("Elder")
+    transaction = ledger.grant_from_pool(session, coordinator, elder.id, 60, "winter help", policy)
+    session.commit()
+    assert (balance(session, elder), pool_balance(session)) == (60, 40)
+    assert transaction.kind is TransactionKind.GRANT and transaction.created_by_id == coordinator.id
+
+
+def test_admin_can_grant_too(session, policy, make_member):
+    ledger.donate_to_pool(session, make_member(), 10, "", policy)
+    admin, elder = make_member(role=Role.ADMIN), make_member()
+    ledger.grant_from_pool(session, admin, elder.id, 10, "", policy)
+    assert balance(session, elder) == 10
+
+
+def test_plain_member_cannot_grant(session, policy, make_member):
+    ledger.donate_to_pool(session, make_member(), 100, "", policy)
+    alice = make_member()
+    with pytest.raises(NotAllowed):
+        ledger.grant_from_pool(session, alice, alice.id, 30, "", policy)
+    assert (balance(session, alice), pool_balance(session)) == (0, 100)
+
+
+def test_pool_cannot_go_below_zero(session, policy, make_member, coordinator):
+    ledger.donate_to_pool(session, make_member(), 30, "", policy)
+    elder = make_member()
+    with pytest.raises(InsufficientBalance):
+        ledger.grant_from_pool(session, coordinator, elder.id, 31, "", policy)
+    session.commit()
+    assert (balance(session, elder), pool_balance(session)) == (0, 30)
+
+
+def test_grant_to_unknown_member_is_not_found(session, policy, make_member, coordinator):
+    ledger.donate_to_pool(session, make_member(), 30, "", policy)
+    with pytest.raises(NotFound):
+        ledger.grant_from_pool(session, coordinator, coordinator.id + 999, 10, "", policy)
+    assert pool_balance(session) == 30
+
+
+# --- reversals ---------------------------------------------------------------------------
+
+
+def test_reversal_restores_both_balances_and_links_the_original(
+    session, policy, make_member, coordinator
+):
+    alice, bora = make_member(), make_member()
+    original = ledger.gift(session, alice, bora.id, 50, "", policy)
+    reversal = ledger.reverse(session, coordinator, original.id, "sent by mistake")
+    session.commit()
+
+    assert (balance(session, alice), balance(session, bora)) == (0, 0)
+    assert reversal.kind is TransactionKind.REVERSAL and reversal.reverses_id == original.id
+    assert reversal.memo == "sent by mistake" and reversal.created_by_id == coordinator.id
+    assert ledger.verify(session) == []
+
+
+def test_reversal_of_a_visit_keeps_the_exchange_link(session, policy, make_exchange, coordinator):
+    exchange = make_exchange(minutes=60)
+    visit = confirmed_visit(session, policy, exchange)
+    reversal = ledger.reverse(session, coordinator, visit.id, "")
+    assert reversal.exchange_id == exchange.id
+
+
+def test_reversal_may_take_a_member_below_the_floor(session, policy, make_member, coordinator):
+    # A correction must be possible even after the credited member spent the minutes.
+    alice, bora, chul = make_member(), make_member(), make_member()
+    original = ledger.gift(session, alice, bora.id, 100, "", policy)
+    ledger.gift(session, bora, chul.id, 1300, "", policy)
+    ledger.reverse(session, coordinator, original.id, "")
+    session.commit()
+    assert balance(session, bora) == -1300
+    assert ledger.verify(session) == []
+
+
+def test_transaction_cannot_be_reversed_twice(session, policy, make_member, coordinator):
+    alice, bora = make_member(), make_member()
+    original = ledger.gift(session, alice, bora.id, 50, "", policy)
+    ledger.reverse(session, coordinator, original.id, "")
+    session.commit()
+    with pytest.raises(Conflict) as refused:
+        ledger.reverse(session, coordinator, original.id, "")
+    assert refused.value.code == "already_reversed"
+    assert balance(session, alice) == 0 and posting_count(session) == 4
+
+
+def test_reversal_cannot_be_reversed(session, policy, make_member, coordinator):
+    alice, bora = make_member(), make_member()
+    reversal = ledger.reverse(session, coordinator, ledger.gift(session, alice, bora.id, 50, "", policy).id, "")
+    with pytest.raises(ValidationFailed):
+        ledger.reverse(session, coordinator, reversal.id, "")
+    assert posting_count(session) == 4
+
+
+def test_member_cannot_reverse(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    original = ledger.gift(session, alice, bora.id, 50, "", policy)
+    with pytest.raises(NotAllowed):
+        ledger.reverse(session, alice, original.id, "")
+    assert balance(session, alice) == -50
+
+
+def test_reversing_an_unknown_transaction_is_not_found(session, coordinator):
+    with pytest.raises(NotFound):
+        ledger.reverse(session, coordinator, 999_999, "")
+
+
+# --- append-only storage -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE postings SET minutes = minutes * 2",
+    "DELETE FROM postings",
+    "UPDATE ledger_transactions SET memo = 'rewritten'",
+    "DELETE FROM ledger_transactions",
+])
+def test_database_refuses_to_change_recorded_time(session, policy, make_member, statement):
+    alice, bora = make_member(), make_member()
+    ledger.gift(session, alice, bora.id, 50, "original", policy)
+    session.commit()
+
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        session.execute(sa.text(statement))
+    session.rollback()
+
+    assert session.scalars(sa.select(Posting.minutes).order_by(Posting.id)).all() == [-50, 50]
+    assert session.scalars(sa.select(Transaction.memo)).all() == ["original"]
+
+
+def test_verify_reports_a_tampered_cached_balance(session, policy, make_member):
+    alice, bora = make_member(), make_member()
+    ledger.gift(session, alice, bora.id, 50, "", policy)
+    session.commit()
+    bora_account = ledger.account_of(session, bora.id)
+
+    session.execute(sa.text("UPDATE accounts SET balance_minutes = 500 WHERE id = :id"),
+                    {"id": bora_account.id})
+    problems = ledger.verify(session)
+
+    assert problems == [f"account {bora_account.id}: cached balance 500 but postings sum to 50"]
+
+
+def test_verify_reports_a_missing_pool(session):
+    session.execute(sa.delete(Account).where(Account.kind == "pool"))
+    assert ledger.verify(session) == ["0 community pool accounts, expected exactly 1"]
+
+
+# --- visit statistics --------------------------------------------------------------------
+
+
+def test_given_and_received_counts_visits_only(
+    session, policy, make_member, make_exchange, coordinator
+):
+    alice, bora, chul = make_member(), make_member(), make_member()
+    confirmed_visit(session, policy, make_exchange(alice, bora), 60)
+    confirmed_visit(session, policy, make_exchange(bora, alice), 15)
+    ledger.gift(session, alice, bora.id, 500, "", policy)
+    ledger.donate_to_pool(session, alice, 100, "", policy)
+    ledger.grant_from_pool(session, coordinator, bora.id, 50, "", policy)
+    session.commit()
+
+    counted = ledger.given_and_received(session, [alice.id, bora.id, chul.id])
+
+    assert counted == {alice.id: (60, 15), bora.id: (15, 60), chul.id: (0, 0)}
+
+
+def test_given_and_received_leaves_out_reversed_visits(
+    session, policy, make_member, make_exchange, coordinator
+):
+    alice, bora = make_member(), make_member()
+    visit = confirmed_visit(session, policy, make_exchange(alice, bora), 60)
+    confirmed_visit(session, policy, make_exchange(alice, bora), 20)
+    ledger.reverse(session, coordinator, visit.id, "never happened")
+    session.commit()
+
+    assert ledger.given_and_received(session, [alice.id, bora.id]) == {
+        alice.id: (20, 0), bora.id: (0, 20),
+    }
+
+
+def test_given_and_received_of_nobody_is_empty(session):
+    assert ledger.given_and_received(session, []) == {}
