@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .errors import DomainError
@@ -56,6 +57,17 @@ def _domain_error(error: DomainError):
     return render_template("error.html", status=error.status, message=error.message), error.status
 
 
+def _constraint_error(error: IntegrityError):
+    """A database constraint caught what the rules check first: two requests raced (the same
+    email signed up twice at once, say). Nothing was saved; the person can simply retry."""
+    db.session.rollback()
+    current_app.logger.warning("constraint refused a write: %s", error.orig)
+    text = _("Someone else changed this at the same moment. Please look again and retry.")
+    if wants_json():
+        return jsonify(error_body("conflict", text)), 409
+    return render_template("error.html", status=409, message=text), 409
+
+
 def _unexpected_error(error: Exception):
     db.session.rollback()
     current_app.logger.exception("unhandled error")
@@ -66,5 +78,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _constraint_error)
     if not app.testing:
         app.register_error_handler(Exception, _unexpected_error)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -55,7 +56,7 @@ def create_member(
     if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
         message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
         raise ValidationFailed(message, fields={"password": message})
-    if session.scalar(sa.select(Member.id).where(Member.email == email)) is not None:
+    if email_taken(session, email):
         message = _l("There is already an account with this email address.")
         raise Conflict(message, code="email_taken", fields={"email": message})
     member = Member(
@@ -70,6 +71,10 @@ def create_member(
     open_member_account(session, member)
     session.flush()
     return member
+
+
+def email_taken(session: Session, email: str) -> bool:
+    return session.scalar(sa.select(Member.id).where(Member.email == email)) is not None
 
 
 def authenticate(session: Session, email, password) -> Member | None:
@@ -101,7 +106,7 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
     if offers_text is not None:
         member.offers_text = _optional_text(offers_text, "offers_text", 2000, _l("what you can offer"))
     if phone is not None:
-        phone = phone.strip()
+        phone = phone.strip() if isinstance(phone, str) else "!"
         if phone and not PHONE_PATTERN.match(phone):
             message = _l("Please enter a phone number with digits only.")
             raise ValidationFailed(message, fields={"phone": message})
@@ -109,6 +114,9 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
     if locale is not None:
         member.locale = locale if locale in SUPPORTED_LOCALES else None
     if timezone is not None:
+        if timezone and timezone not in available_timezones():
+            message = _l("Choose a time zone from the list.")
+            raise ValidationFailed(message, fields={"timezone": message})
         member.timezone = timezone or None
 
 

@@ -7,12 +7,14 @@ import os
 import re
 import shutil
 import uuid
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
-from carebank import create_app, exchanges, posts
+from carebank import create_app, exchanges, members, posts
 from carebank.database import Base, upgrade_database
 from carebank.extensions import db
 from carebank.members import create_member
@@ -22,6 +24,15 @@ from config import TestConfig
 
 PASSWORD = "correct horse battery"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, monkeypatch):
+    """scrypt is most of the suite's time; tests hash cheaply unless they check the real thing
+    (mark them `real_password_hashing`). The method is stored in each hash, so checks still work."""
+    if "real_password_hashing" not in request.keywords:
+        monkeypatch.setattr(members, "generate_password_hash",
+                            partial(generate_password_hash, method="pbkdf2:sha256:1000"))
 
 
 def _postgres_url() -> str | None:

@@ -3,7 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from carebank.models import Member
-from tests.conftest import PASSWORD
+from conftest import PASSWORD
 
 
 def form_post(client, url, data, **kwargs):
@@ -14,6 +14,7 @@ def count_members(session) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(Member))
 
 
+@pytest.mark.real_password_hashing
 def test_signup_logs_in_and_starts_at_zero(client, session):
     response = form_post(client, "/signup", {
         "name": "김영자", "email": "Youngja@Example.org", "password": "long enough", "neighbourhood": "효자동",
@@ -150,3 +151,15 @@ def test_member_page_shows_profile_to_members_only(client, make_member):
 def test_member_pages_are_never_cached(client, make_member):
     client.login(make_member())
     assert client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_a_race_caught_by_a_database_constraint_is_a_409_not_a_500(client, session, monkeypatch, make_member):
+    """Two sign-ups with one email at the same instant both pass the service's check; the
+    unique constraint refuses the second, and the person sees a conflict, not a crash."""
+    make_member(email="twice@example.org")
+    monkeypatch.setattr("carebank.members.email_taken", lambda session, email: False)
+    response = client.post("/api/v1/members", json={"name": "B", "email": "twice@example.org",
+                                                    "password": "long enough"})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+    assert count_members(session) == 1

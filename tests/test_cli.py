@@ -1,12 +1,9 @@
 """The operator's command line: demo data, ledger verification and roles."""
-import functools
 import re
 
 import pytest
 import sqlalchemy as sa
-import werkzeug.security
 
-from carebank import members
 from carebank.categories import CATEGORIES
 from carebank.members import authenticate
 from carebank.models import (
@@ -35,15 +32,7 @@ def count(session, model) -> int:
 
 
 @pytest.fixture
-def fast_hashing(monkeypatch):
-    """Scrypt is most of the demo's run time; a cheap method keeps these tests quick and
-    check_password_hash still verifies it (the method is stored in the hash)."""
-    cheap = functools.partial(werkzeug.security.generate_password_hash, method="pbkdf2:sha256:1000")
-    monkeypatch.setattr(members, "generate_password_hash", cheap)
-
-
-@pytest.fixture
-def demo(app, session, fast_hashing):
+def demo(app, session):
     result = invoke(app, session, "demo")
     assert result.exit_code == 0, result.output
     return result
