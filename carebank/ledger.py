@@ -83,6 +83,8 @@ def validate_minutes(minutes, policy: Policy) -> int:
 
 
 def validate_memo(memo: str | None) -> str:
+    if memo is not None and not isinstance(memo, str):
+        raise ValidationFailed(_l("A note must be text."), fields={"memo": _l("A note must be text.")})
     memo = (memo or "").strip()
     if len(memo) > MEMO_MAX_LENGTH:
         message = _l("A note can be at most %(max)s characters.", max=MEMO_MAX_LENGTH)
@@ -198,6 +200,9 @@ def grant_from_pool(
     """A coordinator grants minutes from the community pool to a member who cannot give back."""
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can grant time from the community pool."))
+    if recipient_id == coordinator.id:
+        # Grants are given on others' behalf; a coordinator in need asks a colleague.
+        raise NotAllowed(_l("You cannot grant time from the pool to yourself."), code="self_grant")
     minutes = validate_minutes(minutes, policy)
     return transfer_between(
         session, TransactionKind.GRANT, pool_account(session), account_of(session, recipient_id),

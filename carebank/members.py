@@ -22,8 +22,8 @@ SUPPORTED_LOCALES = ("ko", "en")
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 
-def normalise_email(email: str | None) -> str:
-    return (email or "").strip().lower()
+def normalise_email(email) -> str:
+    return email.strip().lower() if isinstance(email, str) else ""
 
 
 def _required_text(value, field: str, max_length: int, label) -> str:

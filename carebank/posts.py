@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import matching
 from .categories import CATEGORIES
-from .errors import NotAllowed, NotFound, ValidationFailed
+from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .ledger import given_and_received
 from .models import Exchange, ExchangeStatus, Member, Post, PostKind, PostStatus, utcnow
 from .policy import Policy
@@ -34,9 +34,9 @@ def _invalid(field: str, message) -> ValidationFailed:
 
 
 def _clean_post_fields(kind, category, title, description, minutes, starts_at, ends_at):
-    if kind not in {k.value for k in PostKind}:
+    if not isinstance(kind, str) or kind not in {k.value for k in PostKind}:
         raise _invalid("kind", _l("Choose whether you need help or offer help."))
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         raise _invalid("category", _l("Choose a category from the list."))
     title = title.strip() if isinstance(title, str) else ""
     if not title:
@@ -139,6 +139,8 @@ def close_post(session: Session, member: Member, post_id) -> Post:
     post = get_post(session, post_id)
     if post.member_id != member.id and not member.is_coordinator:
         raise NotAllowed(_l("Only the person who posted this can close it."))
+    if post.status is PostStatus.CLOSED:
+        raise Conflict(_l("This post is already closed."), code="post_closed")
     post.status = PostStatus.CLOSED
     session.execute(
         sa.update(Exchange)

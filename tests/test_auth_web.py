@@ -1,9 +1,9 @@
 """Signing up, logging in and out, profiles and language, through the web pages."""
 import pytest
 import sqlalchemy as sa
+from conftest import PASSWORD
 
 from carebank.models import Member
-from conftest import PASSWORD
 
 
 def form_post(client, url, data, **kwargs):
@@ -163,3 +163,14 @@ def test_a_race_caught_by_a_database_constraint_is_a_409_not_a_500(client, sessi
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "conflict"
     assert count_members(session) == 1
+
+
+@pytest.mark.parametrize("method, url, data", [
+    ("GET", "/posts/?q=a%00b", None),
+    ("POST", "/login", {"email": "a\x00@example.org", "password": "whatever1"}),
+    ("POST", "/signup", {"name": "A\x00", "email": "a@example.org", "password": "long enough"}),
+])
+def test_nul_characters_are_refused_with_400_and_nothing_saved(client, session, method, url, data):
+    response = client.open(url, method=method, data=data)
+    assert response.status_code == 400
+    assert count_members(session) == 0

@@ -1,7 +1,7 @@
 """API v1 endpoints: parse JSON, call a service, commit, answer with finished JSON."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 
 from flask import abort, jsonify, request
@@ -31,11 +31,45 @@ def login_required(view):
     return wrapper
 
 
+# Ids are 32-bit integer columns: a larger number in a URL is simply unknown (404), and one
+# in a body is refused (400) before it can overflow the database driver.
+MAX_ID = 2**31 - 1
+ID = f"int(max={MAX_ID})"
+
+
 def body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON is not a ValueError, so silent= misses it
+        data = None
     if not isinstance(data, dict):
         raise ValidationFailed(_l("Send a JSON object."), code="invalid_json")
     return data
+
+
+def optional_body() -> dict:
+    """The body of an action that needs none: empty is fine, anything sent must be an object."""
+    return body() if request.content_length else {}
+
+
+def _invalid_field(field: str, message) -> ValidationFailed:
+    return ValidationFailed(message, fields={field: message})
+
+
+def text(data: dict, field: str) -> str | None:
+    """A text field as sent (None if absent): another JSON type is refused, not ignored, and so
+    is a NUL character, which PostgreSQL cannot store or compare."""
+    value = data.get(field)
+    if value is not None and (not isinstance(value, str) or "\x00" in value):
+        raise _invalid_field(field, _l("Enter this as text."))
+    return value
+
+
+def query_text(name: str) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and "\x00" in value:
+        raise _invalid_field(name, _l("Enter this as text."))
+    return value
 
 
 def created(payload: dict):
@@ -51,7 +85,7 @@ def get_session():
 @api.post("/session")
 def log_in():
     data = body()
-    member = members.authenticate(db.session, data.get("email"), data.get("password"))
+    member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
     if member is None:
         return jsonify({"error": {"code": "invalid_credentials",
                                   "message": str(_l("The email or password is not right."))}}), 401
@@ -69,8 +103,8 @@ def log_out():
 def sign_up():
     data = body()
     member = members.create_member(
-        db.session, name=data.get("name"), email=data.get("email"), password=data.get("password"),
-        neighbourhood=data.get("neighbourhood") or "", locale=data.get("locale"),
+        db.session, name=text(data, "name"), email=text(data, "email"), password=text(data, "password"),
+        neighbourhood=text(data, "neighbourhood") or "", locale=text(data, "locale"),
     )
     db.session.commit()
     login_user(member)
@@ -86,16 +120,15 @@ def me():
 @api.patch("/me")
 @login_required
 def update_me():
-    fields = {k: v for k, v in body().items()
+    data = body()
+    fields = {k: text(data, k) for k in data
               if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
-    if any(v is not None and not isinstance(v, str) for v in fields.values()):
-        raise ValidationFailed(_l("Profile fields must be text."))
     members.update_profile(db.session, current_user, **fields)
     db.session.commit()
     return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
 
 
-@api.get("/members/<int:member_id>")
+@api.get(f"/members/<{ID}:member_id>")
 @login_required
 def get_member(member_id: int):
     return jsonify({"member": out.member(members.get_member(db.session, member_id))})
@@ -112,9 +145,11 @@ def parse_datetime(data: dict, field: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        # Converting now: an offset that pushes the time past year 1 or 9999 is bad input.
+        parsed = parsed.astimezone(UTC) if parsed and parsed.tzinfo else None
+    except (ValueError, OverflowError):
         parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None:
         message = _l("Use a date and time with a time zone, like 2026-05-01T10:00:00+09:00.")
         raise ValidationFailed(message, fields={field: message})
     return parsed
@@ -125,9 +160,9 @@ def parse_datetime(data: dict, field: str) -> datetime | None:
 def create_post():
     data = body()
     post = posts.create_post(
-        db.session, current_user, kind=data.get("kind"), category=data.get("category"),
-        title=data.get("title"), description=data.get("description") or "", minutes=data.get("minutes"),
-        neighbourhood=data.get("neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
+        db.session, current_user, kind=text(data, "kind"), category=text(data, "category"),
+        title=text(data, "title"), description=text(data, "description") or "", minutes=data.get("minutes"),
+        neighbourhood=text(data, "neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
         ends_at=parse_datetime(data, "ends_at"), policy=current_policy(),
     )
     db.session.commit()
@@ -137,11 +172,11 @@ def create_post():
 @api.get("/posts")
 def list_posts():
     wanted = posts.PostFilter(
-        kind=request.args.get("kind") or None, category=request.args.get("category") or None,
-        neighbourhood=request.args.get("neighbourhood") or None, text=request.args.get("q") or None,
+        kind=query_text("kind"), category=query_text("category"),
+        neighbourhood=query_text("neighbourhood"), text=query_text("q"),
     )
     offset = request.args.get("offset", 0, type=int)
-    found = posts.browse(db.session, wanted, offset=max(offset, 0))
+    found = posts.browse(db.session, wanted, offset=min(max(offset, 0), MAX_ID))
     return jsonify({"posts": [out.post(p) for p in found]})
 
 
@@ -151,12 +186,12 @@ def my_posts():
     return jsonify({"posts": [out.post(p) for p in posts.posts_of(db.session, current_user)]})
 
 
-@api.get("/posts/<int:post_id>")
+@api.get(f"/posts/<{ID}:post_id>")
 def get_post(post_id: int):
     return jsonify({"post": out.post(posts.get_post(db.session, post_id))})
 
 
-@api.post("/posts/<int:post_id>/close")
+@api.post(f"/posts/<{ID}:post_id>/close")
 @login_required
 def close_post(post_id: int):
     post = posts.close_post(db.session, current_user, post_id)
@@ -164,7 +199,7 @@ def close_post(post_id: int):
     return jsonify({"post": out.post(post)})
 
 
-@api.get("/posts/<int:post_id>/matches")
+@api.get(f"/posts/<{ID}:post_id>/matches")
 @login_required
 def matches(post_id: int):
     post = posts.get_post(db.session, post_id)
@@ -172,12 +207,10 @@ def matches(post_id: int):
     return jsonify({"matches": [{"post": out.post(p), "score": score} for p, score in ranked]})
 
 
-@api.post("/posts/<int:post_id>/responses")
+@api.post(f"/posts/<{ID}:post_id>/responses")
 @login_required
 def respond(post_id: int):
-    data = request.get_json(silent=True) or {}
-    message = data.get("message", "") if isinstance(data, dict) else ""
-    exchange = exchanges.respond(db.session, current_user, post_id, message)
+    exchange = exchanges.respond(db.session, current_user, post_id, text(optional_body(), "message") or "")
     db.session.commit()
     return created({"exchange": out.exchange(exchange)})
 
@@ -188,7 +221,7 @@ def my_exchanges():
     return jsonify({"exchanges": [out.exchange(e) for e in exchanges.exchanges_of(db.session, current_user)]})
 
 
-@api.get("/exchanges/<int:exchange_id>")
+@api.get(f"/exchanges/<{ID}:exchange_id>")
 @login_required
 def get_exchange(exchange_id: int):
     return jsonify({"exchange": out.exchange(exchanges.get_exchange(db.session, current_user, exchange_id))})
@@ -200,25 +233,25 @@ def _exchange_action(action, exchange_id: int):
     return jsonify({"exchange": out.exchange(exchange)})
 
 
-@api.post("/exchanges/<int:exchange_id>/accept")
+@api.post(f"/exchanges/<{ID}:exchange_id>/accept")
 @login_required
 def accept(exchange_id: int):
     return _exchange_action(exchanges.accept, exchange_id)
 
 
-@api.post("/exchanges/<int:exchange_id>/decline")
+@api.post(f"/exchanges/<{ID}:exchange_id>/decline")
 @login_required
 def decline(exchange_id: int):
     return _exchange_action(exchanges.decline, exchange_id)
 
 
-@api.post("/exchanges/<int:exchange_id>/cancel")
+@api.post(f"/exchanges/<{ID}:exchange_id>/cancel")
 @login_required
 def cancel(exchange_id: int):
     return _exchange_action(exchanges.cancel, exchange_id)
 
 
-@api.post("/exchanges/<int:exchange_id>/confirmation-codes")
+@api.post(f"/exchanges/<{ID}:exchange_id>/confirmation-codes")
 @login_required
 def make_code(exchange_id: int):
     code, token = confirmations.make_code(
@@ -249,7 +282,7 @@ def my_ledger():
 
 def _member_id(data: dict):
     value = data.get("to_member_id")
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         message = _l("Choose the member by their member number.")
         raise ValidationFailed(message, fields={"to_member_id": message})
     return value
@@ -260,7 +293,7 @@ def _member_id(data: dict):
 def transfer():
     data = body()
     transaction = ledger.gift(db.session, current_user, _member_id(data), data.get("minutes"),
-                              data.get("memo"), current_policy())
+                              text(data, "memo"), current_policy())
     db.session.commit()
     return created({"transaction": out.transaction(transaction)})
 
@@ -269,7 +302,7 @@ def transfer():
 @login_required
 def donate():
     data = body()
-    transaction = ledger.donate_to_pool(db.session, current_user, data.get("minutes"), data.get("memo"),
+    transaction = ledger.donate_to_pool(db.session, current_user, data.get("minutes"), text(data, "memo"),
                                         current_policy())
     db.session.commit()
     return created({"transaction": out.transaction(transaction)})
@@ -280,7 +313,7 @@ def donate():
 def grant():
     data = body()
     transaction = ledger.grant_from_pool(db.session, current_user, _member_id(data), data.get("minutes"),
-                                         data.get("memo"), current_policy())
+                                         text(data, "memo"), current_policy())
     db.session.commit()
     return created({"transaction": out.transaction(transaction)})
 

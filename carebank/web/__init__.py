@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, request, url_for
+from flask import Flask, abort, current_app, flash, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
     app.add_template_filter(lambda value, fmt="medium": format_datetime(value, fmt), "datetime")
     app.add_template_filter(category_name, "category")
     app.after_request(_no_store_for_members)
+    app.before_request(_refuse_nul_characters)
 
 
 @login_manager.user_loader
@@ -38,6 +39,14 @@ login_manager.login_message_category = "info"
 
 def _template_globals() -> dict:
     return {"categories": CATEGORIES, "current_locale": str(get_locale())}
+
+
+def _refuse_nul_characters():
+    """PostgreSQL cannot store or compare text holding NUL; no person types one, so a form or
+    query value carrying it is refused up front (the API checks its JSON fields itself)."""
+    values = [*request.args.values(), *(request.form.values() if request.form else [])]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 def _no_store_for_members(response):
