@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..categories import CATEGORIES, category_name
@@ -21,7 +21,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")
-    app.add_template_filter(lambda value, fmt="medium": format_datetime(value, fmt), "datetime")
+    app.add_template_filter(format_when, "datetime")
     app.add_template_filter(category_name, "category")
     app.after_request(_no_store_for_members)
     app.before_request(_refuse_nul_characters)
@@ -35,6 +35,12 @@ def load_member(member_id: str) -> Member | None:
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
+
+
+def format_when(value) -> str:
+    """A date spelled out and a time without seconds, in the member's zone and language
+    ("Nov 23, 2026 10:00 AM", "2026. 11. 23. 오전 10:00"): easier to read than 11/23/26."""
+    return f"{format_date(value, 'medium')} {format_time(value, 'short')}" if value else ""
 
 
 def _template_globals() -> dict:
