@@ -12,9 +12,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session, aliased
 
 from .errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
+from .i18n import format_minutes
 from .models import (
     Account,
     AccountKind,
@@ -77,7 +79,9 @@ def validate_minutes(minutes, policy: Policy) -> int:
             _l("Minutes must be a whole number."), fields={"minutes": _l("Enter a whole number.")}
         )
     if not 1 <= minutes <= policy.max_minutes:
-        message = _l("Minutes must be between 1 and %(max)s.", max=policy.max_minutes)
+        # The limit is shown as a duration ("24 h"), formatted when the message is shown.
+        limit = LazyString(format_minutes, policy.max_minutes)
+        message = _l("The time must be between 1 minute and %(max)s.", max=limit)
         raise ValidationFailed(message, fields={"minutes": message})
     return minutes
 

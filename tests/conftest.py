@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from carebank import create_app, exchanges, members, posts
+from carebank import create_app, exchanges, ledger, members, posts
 from carebank.database import Base, upgrade_database
 from carebank.extensions import db
 from carebank.members import create_member
@@ -201,6 +201,20 @@ def make_exchange(session, make_member, make_post):
         return exchange
 
     return make
+
+
+def logged_in(app, member) -> CsrfClient:
+    """A new client (a second phone) logged in as `member`."""
+    client = app.test_client()
+    client.login(member)
+    return client
+
+
+def balance(session, member) -> int:
+    """A member's balance as the database has it now: ends the test's transaction first, so
+    it reads what the requests wrote. `member` is a Member or an id."""
+    session.commit()
+    return ledger.balance_of(session, getattr(member, "id", member))
 
 
 def csrf_from(html: str) -> str:

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
+from conftest import PASSWORD, balance, logged_in
 
 from carebank import confirmations, exchanges, ledger, posts
 from carebank.database import Base
-from carebank.models import Account, Role, utcnow
+from carebank.models import Role, utcnow
 
 API = "/api/v1"
 MEMBER_KEYS = {"id", "name", "neighbourhood", "balance_minutes"}
@@ -50,14 +50,6 @@ def snapshot(session) -> dict:
             for table in Base.metadata.sorted_tables}
 
 
-def balance(session, member_id: int) -> int:
-    return session.scalar(sa.select(Account.balance_minutes).where(Account.member_id == member_id))
-
-
-def logged_in(app, member):
-    client = app.test_client()
-    client.login(member)
-    return client
 
 
 def new_post(client, **fields):

@@ -127,6 +127,7 @@ def test_set_role_makes_a_member_coordinator(app, session, make_member):
 
 
 def test_set_role_for_an_unknown_email_fails_with_a_message_not_a_traceback(app, session):
+    app.config["DEFAULT_LOCALE"] = "en"  # the CLI speaks the bank's default language
     result = invoke(app, session, "members", "set-role", "nobody@example.org", "admin")
     assert result.exit_code != 0
     assert isinstance(result.exception, SystemExit)  # click's clean exit, not a crash

@@ -70,3 +70,18 @@ def test_korean_pages_use_the_korean_catalogue(client):
     assert '<html lang="ko">' in page
     assert "Sign up" not in page and "Log in" not in page
     assert catalogue("ko").get("Sign up").string in page
+
+
+def test_dates_read_naturally_in_each_language(app):
+    from datetime import UTC, datetime
+
+    from flask_babel import force_locale
+
+    from carebank.web import format_when
+
+    moment = datetime(2026, 11, 23, 1, 5, tzinfo=UTC)  # 10:05 in Seoul
+    with app.test_request_context():
+        with force_locale("ko"):
+            assert format_when(moment) == "2026. 11. 23. 오전 10:05"
+        with force_locale("en"):
+            assert format_when(moment) == "Nov 23, 2026 10:05\u202fAM"  # CLDR: narrow no-break space

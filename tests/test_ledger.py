@@ -1,6 +1,7 @@
 """The time ledger: balanced, append-only, floors that hold, corrections by reversal."""
 import pytest
 import sqlalchemy as sa
+from conftest import balance
 
 from carebank import confirmations, ledger
 from carebank.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
@@ -10,9 +11,6 @@ from carebank.models import Account, Posting, Role, Transaction, TransactionKind
 def posting_count(session) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(Posting))
 
-
-def balance(session, member) -> int:
-    return ledger.balance_of(session, member.id)
 
 
 def pool_balance(session) -> int:

@@ -5,20 +5,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from conftest import balance, logged_in
 
 from carebank import confirmations, ledger
 from carebank.models import ConfirmationCode, Exchange, ExchangeStatus, Transaction, utcnow
-
-
-def logged_in(app, member):
-    client = app.test_client()
-    client.login(member)
-    return client
-
-
-def balance(session, member) -> int:
-    session.commit()  # end the test's transaction so it reads what the requests wrote
-    return ledger.balance_of(session, member.id)
 
 
 def count_transactions(session) -> int:
@@ -220,7 +210,7 @@ def test_codes_cannot_be_made_for_a_proposed_exchange(app, make_exchange, sessio
 def test_zero_minute_code_is_refused_under_the_duration(parties):
     exchange, _, provider_client, _, _ = parties
     response = provider_client.post(f"/exchanges/{exchange.id}/codes", data={"hours": 0, "extra_minutes": 0})
-    assert response.status_code == 400 and "Minutes must be between 1 and 1440" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "The time must be between 1 minute and 24 h" in response.get_data(as_text=True)
 
 
 def test_owner_accepts_a_response_from_the_detail_page(app, make_exchange, session):

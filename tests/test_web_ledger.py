@@ -4,20 +4,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import balance, logged_in
 
 from carebank import confirmations, ledger
 from carebank.models import Role, Transaction
-
-
-def logged_in(app, member):
-    client = app.test_client()
-    client.login(member)
-    return client
-
-
-def balance(session, member) -> int:
-    session.commit()  # end the test's transaction so it reads what the requests wrote
-    return ledger.balance_of(session, member.id)
 
 
 def pool_balance(session) -> int:
@@ -65,7 +55,7 @@ def test_gift_link_from_a_profile_names_the_recipient(giver_client, make_member)
     ({"to_member_id": "self"}, "You cannot give time to yourself."),
     ({"to_member_id": 9999}, "That member does not exist."),
     ({"to_member_id": ""}, "This field is required."),
-    ({"hours": 0, "extra_minutes": 0}, "Minutes must be between 1 and 1440."),
+    ({"hours": 0, "extra_minutes": 0}, "The time must be between 1 minute and 24 h."),
     ({"hours": 25}, "Number must be between 0 and 24."),
     ({"memo": "x" * 201}, "Field cannot be longer than 200 characters."),
 ])
@@ -102,7 +92,7 @@ def test_donation_fills_the_pool(giver, giver_client, session):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"hours": 0, "extra_minutes": 0}, "Minutes must be between 1 and 1440."),
+    ({"hours": 0, "extra_minutes": 0}, "The time must be between 1 minute and 24 h."),
     ({"hours": 21, "extra_minutes": 0}, "your balance cannot go below −20 h"),
     ({"hours": "", "extra_minutes": 0}, "Not a valid integer value."),
 ])

@@ -37,10 +37,17 @@ login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
 
 
+# Babel's short Korean time says "AM 10:00"; the wide day period gives the usual "오전 10:00".
+TIME_PATTERNS = {"ko": "aaaa h:mm"}
+
+
 def format_when(value) -> str:
     """A date spelled out and a time without seconds, in the member's zone and language
     ("Nov 23, 2026 10:00 AM", "2026. 11. 23. 오전 10:00"): easier to read than 11/23/26."""
-    return f"{format_date(value, 'medium')} {format_time(value, 'short')}" if value else ""
+    if not value:
+        return ""
+    time_pattern = TIME_PATTERNS.get(str(get_locale()), "short")
+    return f"{format_date(value, 'medium')} {format_time(value, time_pattern)}"
 
 
 def _template_globals() -> dict:
