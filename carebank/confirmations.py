@@ -129,39 +129,44 @@ def redeem(
     now = now or utcnow()
     if code.is_expired(now):
         raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
-    exchange = code.exchange
-    if not exchange.is_accepted:
+    if not code.exchange.is_accepted:
         raise Conflict(_l("This exchange has ended, so the code can no longer be used."),
                        code="exchange_not_accepted")
     with session.begin_nested():
-        claimed = session.execute(
-            sa.update(ConfirmationCode)
-            .where(ConfirmationCode.id == code.id, ConfirmationCode.redeemed_at.is_(None))
-            .values(redeemed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            return _already_redeemed(session, code)
-        transaction = ledger.credit_visit(
-            session, exchange.provider_id, exchange.receiver_id, code.minutes,
-            exchange_id=exchange.id, created_by_id=member.id, policy=policy,
-            memo=exchange.post.title[:ledger.MEMO_MAX_LENGTH],
-        )
-        session.execute(
-            sa.update(ConfirmationCode)
-            .where(ConfirmationCode.id == code.id)
-            .values(transaction_id=transaction.id)
-            .execution_options(synchronize_session=False)
-        )
+        if not _claim(session, code, now):
+            # Another request claimed it between our read and our update; it has committed
+            # (the UPDATE waited for its lock), so its transaction is there to return.
+            session.expire(code)
+            return code.transaction, False
+        transaction = _credit(session, code, member, policy)
     session.expire(code)
     return transaction, True
 
 
-def _already_redeemed(session: Session, code: ConfirmationCode) -> tuple[Transaction, bool]:
-    # Another request claimed the code between our read and our update; it has committed
-    # (the UPDATE waited for its lock), so its transaction is there to return.
-    session.expire(code)
-    return code.transaction, False
+def _claim(session: Session, code: ConfirmationCode, now: datetime) -> bool:
+    """Mark the code redeemed unless someone already did: one UPDATE, so only one wins."""
+    return session.execute(
+        sa.update(ConfirmationCode)
+        .where(ConfirmationCode.id == code.id, ConfirmationCode.redeemed_at.is_(None))
+        .values(redeemed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def _credit(session: Session, code: ConfirmationCode, member: Member, policy: Policy) -> Transaction:
+    exchange = code.exchange
+    transaction = ledger.credit_visit(
+        session, exchange.provider_id, exchange.receiver_id, code.minutes,
+        exchange_id=exchange.id, created_by_id=member.id, policy=policy,
+        memo=exchange.post.title[:ledger.MEMO_MAX_LENGTH],
+    )
+    session.execute(
+        sa.update(ConfirmationCode)
+        .where(ConfirmationCode.id == code.id)
+        .values(transaction_id=transaction.id)
+        .execution_options(synchronize_session=False)
+    )
+    return transaction
 
 
 def code_status(session: Session, member: Member, code_id: int) -> ConfirmationCode:

@@ -313,45 +313,63 @@ def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tup
 
 
 def verify(session: Session) -> list[str]:
-    """Every broken ledger invariant, as sentences; an empty list means the ledger is sound."""
-    problems = []
-    unbalanced = session.execute(
+    """Every broken ledger invariant, as sentences; an empty list means the ledger is sound.
+
+    Balance floors are not checked: they bind new debits, and a coordinator's reversal may
+    rightly take an account below its floor."""
+    checks = (_unbalanced_transactions, _empty_transactions, _drifted_balances, _global_sum,
+              _unlinked_codes, _reversal_problems, _pool_count)
+    return [problem for check in checks for problem in check(session)]
+
+
+def _unbalanced_transactions(session: Session) -> list[str]:
+    rows = session.execute(
         sa.select(Posting.transaction_id, sa.func.sum(Posting.minutes), sa.func.count())
         .group_by(Posting.transaction_id)
         .having(sa.or_(sa.func.sum(Posting.minutes) != 0, sa.func.count() < 2))
     ).all()
-    problems += [f"transaction {t}: postings sum to {s} over {c} postings" for t, s, c in unbalanced]
-    empty = session.scalars(
+    return [f"transaction {t}: postings sum to {s} over {c} postings" for t, s, c in rows]
+
+
+def _empty_transactions(session: Session) -> list[str]:
+    ids = session.scalars(
         sa.select(Transaction.id).where(~sa.exists().where(Posting.transaction_id == Transaction.id))
     ).all()
-    problems += [f"transaction {t}: has no postings" for t in empty]
+    return [f"transaction {t}: has no postings" for t in ids]
+
+
+def _drifted_balances(session: Session) -> list[str]:
     sums = (
         sa.select(Posting.account_id, sa.func.sum(Posting.minutes).label("total"))
         .group_by(Posting.account_id)
         .subquery()
     )
-    drift = session.execute(
-        sa.select(Account.id, Account.balance_minutes, sa.func.coalesce(sums.c.total, 0))
+    total = sa.func.coalesce(sums.c.total, 0)
+    rows = session.execute(
+        sa.select(Account.id, Account.balance_minutes, total)
         .outerjoin(sums, sums.c.account_id == Account.id)
-        .where(Account.balance_minutes != sa.func.coalesce(sums.c.total, 0))
+        .where(Account.balance_minutes != total)
     ).all()
-    problems += [f"account {a}: cached balance {b} but postings sum to {s}" for a, b, s in drift]
+    return [f"account {a}: cached balance {b} but postings sum to {s}" for a, b, s in rows]
+
+
+def _global_sum(session: Session) -> list[str]:
     total = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Posting.minutes), 0)))
-    if total != 0:
-        problems.append(f"all postings sum to {total}, not 0")
-    # Balance floors are not checked here: they bind new debits, and a coordinator's
-    # reversal may rightly take an account below its floor.
-    unlinked = session.scalars(
+    return [f"all postings sum to {total}, not 0"] if total != 0 else []
+
+
+def _unlinked_codes(session: Session) -> list[str]:
+    ids = session.scalars(
         sa.select(ConfirmationCode.id).where(
             ConfirmationCode.redeemed_at.is_not(None), ConfirmationCode.transaction_id.is_(None)
         )
     ).all()
-    problems += [f"confirmation code {c}: redeemed but has no transaction" for c in unlinked]
-    problems += _reversal_problems(session)
+    return [f"confirmation code {c}: redeemed but has no transaction" for c in ids]
+
+
+def _pool_count(session: Session) -> list[str]:
     pools = session.scalar(sa.select(sa.func.count()).where(Account.kind == AccountKind.POOL))
-    if pools != 1:
-        problems.append(f"{pools} community pool accounts, expected exactly 1")
-    return problems
+    return [] if pools == 1 else [f"{pools} community pool accounts, expected exactly 1"]
 
 
 def _reversal_problems(session: Session) -> list[str]:
