@@ -27,6 +27,23 @@ def verify_ledger() -> None:
     click.echo("ledger ok: every transaction balances and every cached balance matches")
 
 
+@ledger_cli.command("reverse")
+@click.argument("transaction_id", type=int)
+@click.option("--by", "coordinator_email", required=True, help="Email of the coordinator making the correction.")
+@click.option("--memo", default="", help="Why it is reversed (shown in both members' history).")
+def reverse_command(transaction_id: int, coordinator_email: str, memo: str) -> None:
+    """Undo a wrong transaction with a new, opposite one (nothing is ever edited)."""
+    from .ledger import reverse
+    from .members import find_by_email
+
+    try:
+        reversal = reverse(db.session, find_by_email(db.session, coordinator_email), transaction_id, memo)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"transaction {transaction_id} reversed by transaction {reversal.id}")
+
+
 @members_cli.command("set-role")
 @click.argument("email")
 @click.argument("role", type=click.Choice([r.value for r in Role]))

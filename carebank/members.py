@@ -138,11 +138,16 @@ def get_member(session: Session, member_id: int) -> Member:
     return member
 
 
-def set_role(session: Session, email: str, role: Role) -> Member:
-    """Give a member a role (used by the CLI until the coordinator console exists)."""
+def find_by_email(session: Session, email: str) -> Member:
     member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
     if member is None:
         raise NotFound(_l("That member does not exist."), code="member_not_found")
+    return member
+
+
+def set_role(session: Session, email: str, role: Role) -> Member:
+    """Give a member a role (used by the CLI until the coordinator console exists)."""
+    member = find_by_email(session, email)
     member.role = role
     session.flush()
     return member
