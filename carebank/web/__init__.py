@@ -15,9 +15,9 @@ from ..models import Member
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, exchanges, ledger, main, posts
+    from . import auth, exchanges, ledger, main, posts, scan
 
-    for module in (main, auth, posts, exchanges, ledger):
+    for module in (main, auth, posts, exchanges, ledger, scan):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")
