@@ -8,7 +8,7 @@ from flask import Flask
 from config import Config
 
 from . import cli, errors_web, instance
-from .database import configure_engine, database_url, engine_options
+from .database import configure_engine, database_url, drop_async_teardown, engine_options
 from .extensions import babel, csrf, db, login_manager
 from .i18n import select_locale, select_timezone
 
@@ -30,6 +30,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.config["SQLALCHEMY_ENGINES"] = {"default": engine_options(database_url(app))}
 
     db.init_app(app)
+    drop_async_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
     csrf.init_app(app)

@@ -113,7 +113,9 @@ def session(app):
     The test client commits it before every request, so a test never holds a lock
     across a request and always reads what the request wrote."""
     with app.app_context():
-        test_session = db.sessionmaker()
+        # DEFERRED on SQLite: a test reading between requests must not hold the write lock
+        # that a request served to a browser is waiting for.
+        test_session = db.sessionmaker(bind=db.engine.execution_options(sqlite_begin="DEFERRED"))
     app.config["TEST_SESSION"] = test_session
     yield test_session
     test_session.close()

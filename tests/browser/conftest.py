@@ -1,0 +1,77 @@
+"""Browser tests: the real app served on loopback, driven in Debian's Chromium by Playwright.
+
+They skip, saying why, on a machine without Chromium (`apt-get install chromium`; .ci/run
+installs it)."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from conftest import PASSWORD
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CAREBANK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch(driver, *extra_args: str):
+    """A fresh Chromium with the flags this machine needs, plus any test-specific ones."""
+    return driver.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    browser = launch(playwright_driver)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served on 127.0.0.1 (a secure context, so service workers run)."""
+    app.config["BASE_URL"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def phone(browser):
+    """A new phone: a 360 px touch screen with its own cookies, caches and storage."""
+    contexts = []
+
+    def open_phone(locale: str = "en-GB", browser_=None):
+        context = (browser_ or browser).new_context(locale=locale, **PHONE)
+        contexts.append(context)
+        return context
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, base_url: str, member, password: str = PASSWORD) -> None:
+    """Log in through the real form, as a person would."""
+    page.goto(f"{base_url}/login")
+    page.fill("#email", member.email)
+    page.fill("#password", password)
+    page.click("main form button")
+    page.wait_for_load_state()
