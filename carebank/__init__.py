@@ -7,7 +7,7 @@ from flask import Flask
 
 from config import Config
 
-from . import cli, errors_web, instance
+from . import cli, errors_web, instance, security
 from .database import configure_engine, database_url, drop_async_teardown, engine_options
 from .extensions import babel, csrf, db, login_manager
 from .i18n import select_locale, select_timezone
@@ -48,5 +48,6 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     register_blueprints(app)
     app.register_blueprint(api)
     errors_web.register(app)
+    security.register(app)
     cli.register(app)
     return app

@@ -268,3 +268,23 @@ class ConfirmationCode(Base):
     @property
     def is_redeemed(self) -> bool:
         return self.redeemed_at is not None
+
+
+class IdempotencyKey(Base):
+    """The first successful answer to a request sent with an `Idempotency-Key`.
+
+    A phone that lost signal after sending does not know whether its request landed; it sends
+    it again with the same key and gets this answer back instead of a second effect. Keys are
+    the client's, so they are scoped by member: another member's key is another key.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    # SHA-256 of the normalised request: the same key sent with another request is refused.
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column(sa.SmallInteger)
+    response: Mapped[dict] = mapped_column(sa.JSON)
+    # Indexed for purging old keys.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -10,7 +10,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "carebank" / "translations"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "pgettext": ((1, "c"), 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 LANGUAGES = ["ko", "en"]
 
@@ -19,7 +20,7 @@ def source_messages() -> set:
     with open(ROOT / "babel.cfg") as config:
         method_map, options_map = parse_mapping_cfg(config)
     found = extract_from_dir(str(ROOT), method_map, options_map, keywords=KEYWORDS)
-    return {message for _file, _line, message, _comments, _context in found}
+    return {(message, context) for _file, _line, message, _comments, context in found}
 
 
 def catalogue(lang: str):
@@ -35,8 +36,8 @@ def msgid_key(message):
 def test_every_source_string_has_a_translation(lang):
     translated = catalogue(lang)
     missing = []
-    for message in source_messages():
-        entry = translated.get(msgid_key(message))
+    for message, context in source_messages():
+        entry = translated.get(msgid_key(message), context=context)
         strings = entry.string if entry is not None else None
         strings = strings if isinstance(strings, tuple) else (strings,)
         if entry is None or entry.fuzzy or not all(strings):

@@ -9,12 +9,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from .. import confirmations, exchanges, ledger, members, posts
+from .. import confirmations, exchanges, idempotency, ledger, members, posts
 from ..categories import CATEGORIES
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..policy import current_policy
 from ..web import base_url
+from ..web.pwa import CLEAR_SITE_DATA
 from . import api
 from . import serialize as out
 
@@ -96,7 +97,8 @@ def log_in():
 @api.delete("/session")
 def log_out():
     logout_user()
-    return "", 204
+    # A shared phone keeps nothing of the member: cached pages, the worker and the outbox go.
+    return "", 204, {"Clear-Site-Data": CLEAR_SITE_DATA}
 
 
 @api.post("/members")
@@ -265,9 +267,22 @@ def make_code(exchange_id: int):
 @api.post("/confirmations")
 @login_required
 def redeem():
-    transaction, is_new = confirmations.redeem(db.session, current_user, body().get("code"), current_policy())
+    """Confirm a visit. With an Idempotency-Key (an offline queue retrying), a replay answers
+    the first successful answer again, even if the code has expired since."""
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    token = confirmations.parse_code(body().get("code"))
+    if key:
+        fingerprint = idempotency.request_hash("POST /api/v1/confirmations", token)
+        answer = idempotency.stored_answer(db.session, current_user.id, key, fingerprint)
+        if answer:
+            status, payload = answer
+            return jsonify(payload), status
+    transaction, is_new = confirmations.redeem(db.session, current_user, token, current_policy())
+    status, payload = 201 if is_new else 200, {"transaction": out.transaction(transaction)}
+    if key:
+        status, payload = idempotency.remember(db.session, current_user.id, key, fingerprint, status, payload)
     db.session.commit()
-    return jsonify({"transaction": out.transaction(transaction)}), 201 if is_new else 200
+    return jsonify(payload), status
 
 
 @api.get("/ledger")

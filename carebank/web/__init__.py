@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, request, url_for
 from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from ..categories import CATEGORIES, category_name
 from ..errors import DomainError
@@ -15,9 +16,9 @@ from ..models import Member
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, exchanges, ledger, main, posts, scan
+    from . import auth, exchanges, ledger, main, posts, pwa, scan
 
-    for module in (main, auth, posts, exchanges, ledger, scan):
+    for module in (main, auth, posts, exchanges, ledger, scan, pwa):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")
@@ -63,9 +64,13 @@ def _refuse_nul_characters():
 
 
 def _no_store_for_members(response):
-    # Balances and ledgers are personal and phones are shared: keep them out of caches.
+    # Balances and ledgers are personal and phones are shared: a member's pages stay out of
+    # every cache, the service worker's too (it never keeps a no-store response). A visitor's
+    # page holds nothing personal: the worker may keep it to show offline, and no-cache still
+    # has the browser ask us each time it is online.
     if request.endpoint != "static" and response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+        personal = current_user.is_authenticated
+        response.headers.setdefault("Cache-Control", "no-store" if personal else "no-cache, private")
     return response
 
 

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from . import apply_domain_error, safe_next_url
 from .forms import EmptyForm, LoginForm, PasswordForm, ProfileForm, SignupForm
+from .pwa import CLEAR_SITE_DATA
 
 bp = Blueprint("auth", __name__)
 
@@ -54,10 +55,12 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    response = redirect(url_for("main.home"))
     if EmptyForm().validate_on_submit():
         logout_user()
         flash(_("You have logged out."), "success")
-    return redirect(url_for("main.home"))
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA  # a shared phone keeps nothing of them
+    return response
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -73,5 +73,5 @@ def log_in(page, base_url: str, member, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/login")
     page.fill("#email", member.email)
     page.fill("#password", password)
-    page.click("main form button")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # wait for the login's own navigation, not just any load
+        page.click("main form button")
