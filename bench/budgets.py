@@ -112,7 +112,7 @@ def lighthouse(base: str, path: str, cookies: list) -> dict[str, int]:
              f"--chrome-flags={' '.join(CHROME_FLAGS)}", f"--extra-headers={json.dumps(headers)}"],
             env={**os.environ, "CHROME_PATH": CHROMIUM}, check=True, capture_output=True,
         )
-        categories = json.load(open(report.name))["categories"]
+        categories = json.loads(Path(report.name).read_text())["categories"]
     return {name: round(category["score"] * 100) for name, category in categories.items()}
 
 
