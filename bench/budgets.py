@@ -28,7 +28,7 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 BUDGET = {"total_kb": 50, "html_kb": 14, "performance": 95, "accessibility": 100, "best-practices": 95}
 LIGHTHOUSE = "lighthouse@12.8.2"
-SCANNER_FILES = ("jsQR", "scan.js")
+SCANNER_FILES = ("jsQR", "scan.js")  # scan.js on /scan; jsQR only when a phone lacks a native decoder
 
 
 def free_port() -> int:
@@ -88,6 +88,8 @@ def login_cookies(base: str, email: str, password: str) -> list[dict]:
 
 def weigh(browser, base: str, cookies: list) -> tuple[list[str], bool]:
     lines, ok = [], True
+    # The weight budget is the home page's (and browse's); /scan is reported, not budgeted: a
+    # phone without a native QR decoder fetches jsQR there after load, on purpose, for offline use.
     for label, path, who in [("home, visitor", "/", None), ("browse, visitor", "/posts/", None),
                              ("home, member", "/", cookies), ("scan, member", "/scan", cookies)]:
         rows = first_visit(browser, base + path, who)
@@ -98,7 +100,9 @@ def weigh(browser, base: str, cookies: list) -> tuple[list[str], bool]:
         scanner = [r["url"] for r in rows if any(name in r["url"] for name in SCANNER_FILES)]
         lines.append(f"{label:16} {len(rows):2} requests  total {total:5.1f} KB gz  HTML {html:4.1f} KB gz"
                      f"  fonts {len(fonts)}  third-party {len(foreign)}  scanner code {'yes' if scanner else 'no'}")
-        ok &= total <= BUDGET["total_kb"] and html <= BUDGET["html_kb"] and not foreign and not fonts
+        budgeted = path != "/scan"
+        ok &= (total <= BUDGET["total_kb"] or not budgeted) and html <= BUDGET["html_kb"]
+        ok &= not foreign and not fonts
         ok &= bool(scanner) == (path == "/scan")
     return lines, ok
 

@@ -47,9 +47,12 @@ def test_without_javascript_the_page_offers_the_typed_code_form(app, member):
     form = re.search(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
     assert form.group(1) == "/confirm"
     assert 'name="code"' in form.group(2) and 'name="csrf_token"' in form.group(2)
-    # The camera and photo parts need JavaScript, so they start hidden; the form does not.
-    assert page.count("data-needs-js hidden") == 2
-    assert "<noscript>" in page
+    # The camera and photo parts need JavaScript: a stylesheet loaded only without it collapses
+    # them (with it, their space is kept while scan.js loads, so nothing jumps).
+    assert page.count('class="card needs-js" data-needs-js') == 2
+    noscript = re.search(r"<noscript><link rel=\"stylesheet\" href=\"([^\"]+)\"></noscript>", page)
+    assert noscript and noscript.group(1) == "/static/css/noscript.css"
+    assert ".needs-js { display: none; }" in (ROOT / "static" / "css" / "noscript.css").read_text()
 
 
 def test_the_typed_code_from_the_scan_page_confirms_the_visit(app, session, policy, make_exchange):
@@ -66,12 +69,14 @@ def test_the_typed_code_from_the_scan_page_confirms_the_visit(app, session, poli
     assert balance(session, exchange.receiver) == -90
 
 
-def test_scan_page_loads_the_decoder_and_the_scanner_and_nothing_inline(app, client, member):
+def test_scan_page_loads_the_scanner_and_fetches_the_decoder_only_when_needed(app, client, member):
     page = html_of(logged_in(app, member).get("/scan"))
     sources = script_sources(page)
-    assert f"/static/{JSQR}" in sources and "/static/js/scan.js" in sources
+    assert "/static/js/scan.js" in sources
+    assert f"/static/{JSQR}" not in sources  # scan.js loads it when there is no native detector
+    assert f'data-jsqr-src="/static/{JSQR}"' in page
     assert "<script>" not in page and " style=" not in page
-    for source in sources:
+    for source in [*sources, f"/static/{JSQR}"]:
         served = client.get(source)
         assert served.status_code == 200 and served.mimetype.endswith("javascript"), source
 
