@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from functools import partial
 
@@ -217,6 +218,46 @@ def balance(session, member) -> int:
     it reads what the requests wrote. `member` is a Member or an id."""
     session.commit()
     return ledger.balance_of(session, getattr(member, "id", member))
+
+
+def logged_in_clients(app, member, count):
+    """`count` clients logged in as `member`, each with its CSRF token already fetched,
+    so that nothing but the raced request happens after the barrier."""
+    clients = []
+    for _ in range(count):
+        client = app.test_client()
+        client.login(member)
+        clients.append((client, client.fetch_csrf_token()))
+    return clients
+
+
+def race(app, session, clients, path, payloads, headers=None):
+    """POST payloads[i] with clients[i], all released at once by a barrier; the answers in
+    client order. Each thread has its own client: its own cookies, app context and session."""
+    session.commit()  # the test must hold no lock while the threads run
+    # The test client would commit the shared test session from every thread at once.
+    test_session = app.config.pop("TEST_SESSION")
+    barrier = threading.Barrier(len(clients))
+    answers = [None] * len(clients)
+
+    def run(i, client, csrf):
+        barrier.wait()
+        try:
+            response = client.post(path, json=payloads[i], headers={"X-CSRFToken": csrf, **(headers or {})})
+            answers[i] = (response.status_code, response.get_json())
+        except Exception as error:  # reported below, with the thread it happened in
+            answers[i] = ("raised", repr(error))
+
+    threads = [threading.Thread(target=run, args=(i, c, t)) for i, (c, t) in enumerate(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        app.config["TEST_SESSION"] = test_session
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    return answers
 
 
 def csrf_from(html: str) -> str:

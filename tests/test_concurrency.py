@@ -3,54 +3,14 @@
 Each thread has its own test client (its own cookies, and its own app context and database
 session per request), and all of them are released at the same moment by a barrier.
 """
-import threading
-
 import pytest
 import sqlalchemy as sa
+from conftest import logged_in_clients, race
 
 from carebank import confirmations, ledger
 from carebank.models import Transaction, TransactionKind
 
 THREADS = 8
-
-
-def logged_in_clients(app, member, count):
-    """`count` clients logged in as `member`, each with its CSRF token already fetched,
-    so that nothing but the raced request happens after the barrier."""
-    clients = []
-    for _ in range(count):
-        client = app.test_client()
-        client.login(member)
-        clients.append((client, client.fetch_csrf_token()))
-    return clients
-
-
-def race(app, session, clients, path, payloads):
-    """POST payloads[i] with clients[i], all at once; the answers in client order."""
-    session.commit()  # the test must hold no lock while the threads run
-    # The test client would commit the shared test session from every thread at once.
-    test_session = app.config.pop("TEST_SESSION")
-    barrier = threading.Barrier(len(clients))
-    answers = [None] * len(clients)
-
-    def run(i, client, csrf):
-        barrier.wait()
-        try:
-            response = client.post(path, json=payloads[i], headers={"X-CSRFToken": csrf})
-            answers[i] = (response.status_code, response.get_json())
-        except Exception as error:  # reported below, with the thread it happened in
-            answers[i] = ("raised", repr(error))
-
-    threads = [threading.Thread(target=run, args=(i, c, t)) for i, (c, t) in enumerate(clients)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        app.config["TEST_SESSION"] = test_session
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    return answers
 
 
 def visit_count(session) -> int:

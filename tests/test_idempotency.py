@@ -1,12 +1,11 @@
 """Idempotency-Key on POST /api/v1/confirmations: a phone flushing its offline queue twice
 (or losing the answer and retrying) is credited once and sees the first answer again."""
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import balance, logged_in
+from conftest import balance, logged_in, logged_in_clients, race
 from sqlalchemy.orm import Session
 
 from carebank import confirmations, exchanges, idempotency, ledger
@@ -202,43 +201,13 @@ def test_a_key_stored_by_a_concurrent_request_is_answered_instead(app, session, 
     assert stored_keys(session) == 1
 
 
-def race(app, session, clients, code, key):
-    """POST the same code with the same key from every client at once; answers in order."""
-    session.commit()  # the test holds no lock while the threads run
-    test_session = app.config.pop("TEST_SESSION")  # the client would commit it from every thread
-    barrier = threading.Barrier(len(clients))
-    answers = [None] * len(clients)
-
-    def run(i, client, csrf):
-        barrier.wait()
-        try:
-            response = client.post(URL, json={"code": code},
-                                   headers={"X-CSRFToken": csrf, idempotency.HEADER: key})
-            answers[i] = (response.status_code, response.get_json())
-        except Exception as error:  # reported by the assertions, with its thread
-            answers[i] = ("raised", repr(error))
-
-    threads = [threading.Thread(target=run, args=(i, c, t)) for i, (c, t) in enumerate(clients)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-    finally:
-        app.config["TEST_SESSION"] = test_session
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    return answers
-
-
 def test_the_same_key_sent_from_many_places_at_once_pays_once(app, session, policy, exchange, key):
     token = new_code(session, policy, exchange)
-    clients = []
-    for _ in range(THREADS):
-        client = logged_in(app, exchange.receiver)
-        clients.append((client, client.fetch_csrf_token()))
+    clients = logged_in_clients(app, exchange.receiver, THREADS)
     postings = posting_count(session)
 
-    answers = race(app, session, clients, token, key)
+    answers = race(app, session, clients, URL, [{"code": token}] * THREADS,
+                   headers={idempotency.HEADER: key})
 
     assert all(status in (200, 201) for status, _ in answers), answers
     assert len({body["transaction"]["id"] for _, body in answers}) == 1
