@@ -89,7 +89,7 @@ def login_cookies(base: str, email: str, password: str) -> list[dict]:
 def weigh(browser, base: str, cookies: list) -> tuple[list[str], bool]:
     lines, ok = [], True
     # The weight budget is the home page's (and browse's); /scan is reported, not budgeted: a
-    # phone without a native QR decoder fetches jsQR there after load, on purpose, for offline use.
+    # phone without a native QR decoder loads jsQR there, on purpose, so it can scan offline.
     for label, path, who in [("home, visitor", "/", None), ("browse, visitor", "/posts/", None),
                              ("home, member", "/", cookies), ("scan, member", "/scan", cookies)]:
         rows = first_visit(browser, base + path, who)

@@ -73,7 +73,7 @@ def test_scan_page_loads_the_scanner_and_fetches_the_decoder_only_when_needed(ap
     page = html_of(logged_in(app, member).get("/scan"))
     sources = script_sources(page)
     assert "/static/js/scan.js" in sources
-    assert f"/static/{JSQR}" not in sources  # scan.js loads it when there is no native detector
+    assert f"/static/{JSQR}" not in sources  # scan.js loads it only where there is no native detector
     assert f'data-jsqr-src="/static/{JSQR}"' in page
     assert "<script>" not in page and " style=" not in page
     for source in [*sources, f"/static/{JSQR}"]:

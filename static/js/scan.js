@@ -175,8 +175,7 @@
     });
   }
 
-  // jsQR (57 KB gzipped) is fetched only when a phone has no native detector and a code is
-  // to be read, so the scan page itself stays light.
+  // jsQR (57 KB gzipped) is loaded only on phones without a native detector.
   var jsQRPromise = null;
   function loadJsQR() {
     if (!jsQRPromise) {
@@ -388,12 +387,10 @@
     say("camera-off");
   });
   photoInput.addEventListener("change", readPhoto);
-  // Without a native detector, fetch (not run) jsQR once the page has loaded, so the service
-  // worker has it for a scan without signal later.
+  // Without a native detector, jsQR is loaded straight away (the page's load event waits
+  // for it): a carer may walk into a basement the moment the page is open.
   if (!("BarcodeDetector" in window)) {
-    window.addEventListener("load", function () {
-      fetch(root.dataset.jsqrSrc).catch(function () {});
-    });
+    loadJsQR().catch(function () {});
   }
   // The camera is never left on behind the member's back: leaving or hiding the page stops it.
   window.addEventListener("pagehide", stopCamera);
