@@ -85,11 +85,13 @@ def safe_next_url(target: str | None, fallback: str = "main.home") -> str:
 
 
 def apply_domain_error(error: DomainError, form=None) -> None:
-    """Show a refused request on the form: field messages under fields, the rest flashed."""
+    """Show a refused request on the form: field messages under fields, the rest flashed.
+    A form may name where a service's field is shown (`SERVICE_FIELDS`)."""
     db.session.rollback()
     shown = False
+    aliases = getattr(form, "SERVICE_FIELDS", {})
     for name, message in error.fields.items():
-        field = getattr(form, name, None) if form is not None else None
+        field = getattr(form, aliases.get(name, name), None) if form is not None else None
         if field is not None:
             field.errors = [*field.errors, str(message)] if isinstance(field.errors, list) else [str(message)]
             shown = True

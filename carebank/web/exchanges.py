@@ -113,19 +113,12 @@ def make_code(exchange_id: int):
             code, token = confirmations.make_code(
                 db.session, current_user, exchange.id, form.total_minutes, current_policy())
         except DomainError as error:
-            apply_domain_error(_minutes_on_hours(error), form)
+            apply_domain_error(error, form)
         else:
             db.session.commit()
             _remember_token(code.id, token)
             return redirect(url_for(".code", code_id=code.id))
     return _render_detail(exchange, form, 400)
-
-
-def _minutes_on_hours(error: DomainError) -> DomainError:
-    """Services name the amount `minutes`; the web form asks it as hours + minutes."""
-    if "minutes" in error.fields:
-        error.fields = {("hours" if k == "minutes" else k): v for k, v in error.fields.items()}
-    return error
 
 
 def _remember_token(code_id: int, token: str) -> None:

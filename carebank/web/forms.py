@@ -44,6 +44,9 @@ class EmptyForm(FlaskForm):
 class DurationMixin:
     """Hours and minutes fields; `total_minutes` is what services receive."""
 
+    # A service's complaint about `minutes` is shown under the hours box.
+    SERVICE_FIELDS = {"minutes": "hours"}
+
     hours = IntegerField(_l("Hours"), default=1, validators=[NumberRange(min=0, max=24)])
     extra_minutes = SelectField(_l("Minutes"), choices=MINUTE_CHOICES, coerce=int, default=0)
 

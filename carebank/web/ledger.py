@@ -124,12 +124,11 @@ def _own_floor_message() -> str:
 
 
 def _show_transfer_error(error: DomainError, form, low_balance_message: str) -> None:
-    """Put a refused transfer's reason under the field it is about. Services speak of
-    `minutes`, which the form asks as hours and minutes; an unknown member and a too-low
-    balance carry no field of their own."""
-    fields = {("hours" if name == "minutes" else name): text for name, text in error.fields.items()}
+    """Put a refused transfer's reason under the field it is about: an unknown member and a
+    too-low balance carry no field of their own."""
+    fields = dict(error.fields)
     if isinstance(error, InsufficientBalance):
-        fields["hours"] = low_balance_message
+        fields["minutes"] = low_balance_message
     elif error.code == "member_not_found":
         fields["to_member_id"] = error.message
     error.fields = fields

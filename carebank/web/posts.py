@@ -88,7 +88,7 @@ def new():
         try:
             post = _create_post(form)
         except DomainError as error:
-            apply_domain_error(_on_duration(error), form)
+            apply_domain_error(error, form)
         else:
             db.session.commit()
             flash(_("Your need is posted.") if post.kind is PostKind.NEED else _("Your offer is posted."), "success")
@@ -104,13 +104,6 @@ def _create_post(form: PostForm) -> Post:
         minutes=form.total_minutes, neighbourhood=form.neighbourhood.data,
         starts_at=starts_at, ends_at=ends_at, policy=current_policy(),
     )
-
-
-def _on_duration(error: DomainError) -> DomainError:
-    """The service names the time `minutes`; on the form it belongs under the hours box."""
-    if "minutes" in error.fields:
-        error.fields = {("hours" if name == "minutes" else name): text for name, text in error.fields.items()}
-    return error
 
 
 @bp.route("/mine")
