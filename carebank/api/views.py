@@ -12,6 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import confirmations, exchanges, idempotency, ledger, members, posts
 from ..categories import CATEGORIES
 from ..errors import ValidationFailed
+from ..errors_web import error_body
 from ..extensions import db
 from ..policy import current_policy
 from ..web import base_url
@@ -88,8 +89,7 @@ def log_in():
     data = body()
     member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
     if member is None:
-        return jsonify({"error": {"code": "invalid_credentials",
-                                  "message": str(_l("The email or password is not right."))}}), 401
+        return jsonify(error_body("invalid_credentials", _l("The email or password is not right."))), 401
     login_user(member)
     return jsonify({"member": out.member(member)})
 
