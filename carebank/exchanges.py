@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .models import Exchange, ExchangeStatus, Member, PostKind, PostStatus, utcnow
@@ -109,6 +109,10 @@ def exchanges_of(session: Session, member: Member) -> list[Exchange]:
     """The member's exchanges, live ones first, newest first."""
     query = (
         sa.select(Exchange)
+        # Every list shows each exchange's post and both names: load them in three queries,
+        # not three per exchange.
+        .options(selectinload(Exchange.post), selectinload(Exchange.provider),
+                 selectinload(Exchange.receiver))
         .where(sa.or_(Exchange.provider_id == member.id, Exchange.receiver_id == member.id))
         .order_by(
             sa.case((Exchange.status == ExchangeStatus.PROPOSED, 0),
