@@ -18,6 +18,12 @@ class Config:
     DEFAULT_LOCALE = "ko"
     DEFAULT_TIMEZONE = "Asia/Seoul"
     LANGUAGES = ("ko", "en")
+    # Where rate-limit counters live: memory (one process), or e.g. redis://127.0.0.1:6379/0
+    # so every worker shares them.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Balances at or below this show in the centre's "far below zero" report (10 hours).
+    REPORT_LOW_BALANCE_MINUTES = -600
     # Run Alembic migrations when app.py is loaded, so `flask --app app run` needs no set-up.
     AUTO_MIGRATE = True
 

@@ -9,7 +9,7 @@ from config import Config
 
 from . import cli, errors_web, instance, security
 from .database import configure_engine, database_url, drop_async_teardown, engine_options
-from .extensions import babel, csrf, db, login_manager
+from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import select_locale, select_timezone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         configure_engine(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

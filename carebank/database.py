@@ -90,7 +90,20 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Create or migrate the database to the newest schema."""
     from .extensions import db
 
-    with app.app_context(), db.engine.begin() as connection:
-        config = alembic_config(db.engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with app.app_context(), db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild SQLite tables (drop, then rename a copy); SQLite's own
+            # procedure for that says to switch foreign keys off meanwhile and check them after.
+            # The PRAGMA is ignored inside a transaction, so it goes straight to the driver.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config = alembic_config(db.engine.url.render_as_string(hide_password=False))
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")

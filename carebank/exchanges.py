@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
+from .centres import manages_exchange
 from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .models import Exchange, ExchangeStatus, Member, PostKind, PostStatus, utcnow
 from .posts import get_post
@@ -48,11 +49,11 @@ def respond(session: Session, member: Member, post_id, message: str = "") -> Exc
 
 
 def get_exchange(session: Session, member: Member, exchange_id) -> Exchange:
-    """An exchange the member takes part in (coordinators may see any)."""
+    """An exchange the member takes part in (coordinators may see their centre's)."""
     exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
     if exchange is None:
         raise NotFound(_l("That exchange does not exist."), code="exchange_not_found")
-    if not exchange.is_party(member) and not member.is_coordinator:
+    if not exchange.is_party(member) and not manages_exchange(member, exchange):
         raise NotAllowed(_l("Only the two people in this exchange can see it."))
     return exchange
 

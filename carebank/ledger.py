@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session, aliased
 
+from . import audit
+from .centres import manages
 from .errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
 from .i18n import format_minutes
 from .models import (
@@ -201,17 +203,35 @@ def donate_to_pool(
 def grant_from_pool(
     session: Session, coordinator: Member, recipient_id, minutes, memo: str, policy: Policy
 ) -> Transaction:
-    """A coordinator grants minutes from the community pool to a member who cannot give back."""
+    """A coordinator grants minutes from the community pool to a member of their centre, with
+    the reason recorded in the transaction and the audit log."""
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can grant time from the community pool."))
     if recipient_id == coordinator.id:
         # Grants are given on others' behalf; a coordinator in need asks a colleague.
         raise NotAllowed(_l("You cannot grant time from the pool to yourself."), code="self_grant")
     minutes = validate_minutes(minutes, policy)
-    return transfer_between(
-        session, TransactionKind.GRANT, pool_account(session), account_of(session, recipient_id),
-        minutes, floor=POOL_FLOOR, created_by_id=coordinator.id, memo=validate_memo(memo),
+    reason = _required_reason(memo)
+    recipient = session.get(Member, recipient_id) if isinstance(recipient_id, int) else None
+    if recipient is None or not manages(coordinator, recipient):
+        message = _l("That member does not exist.")
+        raise NotFound(message, code="member_not_found", fields={"to_member_id": message})
+    transaction = transfer_between(
+        session, TransactionKind.GRANT, pool_account(session), account_of(session, recipient.id),
+        minutes, floor=POOL_FLOOR, created_by_id=coordinator.id, memo=reason,
     )
+    audit.record(session, coordinator, "pool.grant", member=recipient, reason=reason,
+                 transaction_id=transaction.id)
+    return transaction
+
+
+def _required_reason(memo) -> str:
+    """Grants and corrections are explained: the reason is shown in the member's history."""
+    reason = validate_memo(memo)
+    if not reason:
+        message = _l("Please give the reason.")
+        raise ValidationFailed(message, code="reason_required", fields={"memo": message})
+    return reason
 
 
 def credit_visit(
@@ -227,26 +247,42 @@ def credit_visit(
 
 
 def reverse(session: Session, coordinator: Member, transaction_id: int, memo: str) -> Transaction:
-    """Undo a transaction with a new one whose postings are its negation.
+    """Undo a transaction with a new one whose postings are its negation, with the reason.
 
-    Floors do not apply: a correction must be possible even when the credited member has
-    already spent the minutes.
+    A coordinator may reverse a transaction touching a member of their centre. Floors do not
+    apply: a correction must be possible even when the credited member has already spent
+    the minutes.
     """
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can reverse a transaction."))
-    original = session.get(Transaction, transaction_id)
-    if original is None:
+    original = session.get(Transaction, transaction_id) if isinstance(transaction_id, int) else None
+    members = _members_in(session, original) if original is not None else []
+    if original is None or not any(manages(coordinator, m) for m in members):
         raise NotFound(_l("That transaction does not exist."))
     if original.kind is TransactionKind.REVERSAL:
         raise ValidationFailed(_l("A reversal cannot itself be reversed; make a new transaction."))
+    reason = _required_reason(memo)
     already = session.scalar(sa.select(Transaction.id).where(Transaction.reverses_id == original.id))
     if already is not None:
         raise Conflict(_l("This transaction has already been reversed."), code="already_reversed")
     moves = [Move(p.account_id, -p.minutes, None) for p in original.postings]
-    return record_transaction(
+    reversal = record_transaction(
         session, TransactionKind.REVERSAL, moves, created_by_id=coordinator.id,
-        exchange_id=original.exchange_id, reverses_id=original.id, memo=validate_memo(memo),
+        exchange_id=original.exchange_id, reverses_id=original.id, memo=reason,
     )
+    for member in members:
+        audit.record(session, coordinator, "transaction.reverse", member=member, reason=reason,
+                     transaction_id=reversal.id, exchange_id=original.exchange_id)
+    return reversal
+
+
+def _members_in(session: Session, transaction: Transaction) -> list[Member]:
+    """The members whose accounts a transaction touches (not the pool)."""
+    return list(session.scalars(
+        sa.select(Member).join(Account, Account.member_id == Member.id)
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Posting.transaction_id == transaction.id).order_by(Member.id)
+    ))
 
 
 def balance_of(session: Session, member_id: int) -> int:

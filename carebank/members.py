@@ -9,9 +9,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import audit
+from .centres import centre_for_neighbourhood, require_coordinator
 from .errors import Conflict, NotFound, ValidationFailed
 from .ledger import open_member_account
-from .models import Member, Role
+from .models import Member, Role, utcnow
 
 PASSWORD_MIN_LENGTH = 8
 NAME_MAX_LENGTH = 80
@@ -45,9 +47,10 @@ def _optional_text(value, field: str, max_length: int, label) -> str:
 
 def create_member(
     session: Session, *, name, email, password, neighbourhood="", locale=None, languages="",
-    offers_text="", phone=None, role: Role = Role.MEMBER,
+    offers_text="", phone=None, role: Role = Role.MEMBER, centre_id: int | None = None,
 ) -> Member:
-    """Sign up a member with an empty time account."""
+    """Sign up a member with an empty time account, in the centre serving their
+    neighbourhood unless a centre is given."""
     name = _required_text(name, "name", NAME_MAX_LENGTH, _l("your name"))
     email = normalise_email(email if isinstance(email, str) else "")
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
@@ -67,9 +70,45 @@ def create_member(
     )
     _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
                    offers_text=offers_text, phone=phone, locale=locale)
+    member.centre_id = centre_id if centre_id is not None else _serving_centre_id(session, member)
     session.add(member)
     open_member_account(session, member)
     session.flush()
+    return member
+
+
+def _serving_centre_id(session: Session, member: Member) -> int | None:
+    centre = centre_for_neighbourhood(session, member.neighbourhood)
+    return centre.id if centre else None
+
+
+def register_resident(
+    session: Session, coordinator: Member, *, name, consent_note, neighbourhood="", phone=None,
+    locale=None, languages="", offers_text="", centre_id: int | None = None,
+) -> Member:
+    """A coordinator registers a resident on their behalf: no email or password (they use a
+    printed card), consent recorded, in the coordinator's centre (an admin may choose)."""
+    require_coordinator(coordinator)
+    note = consent_note.strip() if isinstance(consent_note, str) else ""
+    if not note:
+        message = _l("Record how the resident gave their consent (e.g. signed paper form).")
+        raise ValidationFailed(message, fields={"consent_note": message})
+    if len(note) > 200:
+        message = _l("%(field)s can be at most %(max)s characters.", field=_l("consent"), max=200)
+        raise ValidationFailed(message, fields={"consent_note": message})
+    if not coordinator.is_admin or centre_id is None:
+        centre_id = coordinator.centre_id
+    member = Member(
+        name=_required_text(name, "name", NAME_MAX_LENGTH, _l("the name")),
+        email=None, password_hash=None, role=Role.MEMBER, centre_id=centre_id,
+        registered_by_id=coordinator.id, consent_at=utcnow(), consent_note=note,
+    )
+    _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
+                   offers_text=offers_text, phone=phone, locale=locale)
+    session.add(member)
+    open_member_account(session, member)
+    session.flush()
+    audit.record(session, coordinator, "member.register", member=member, reason=note)
     return member
 
 
@@ -82,7 +121,7 @@ def authenticate(session: Session, email, password) -> Member | None:
     member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
     if not isinstance(password, str):
         password = ""
-    if member is None:
+    if member is None or not member.has_login or not member.is_active:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return member if check_password_hash(member.password_hash, password) else None
@@ -121,7 +160,7 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
 
 
 def change_password(session: Session, member: Member, current: str, new: str) -> None:
-    if not check_password_hash(member.password_hash, current or ""):
+    if not member.has_login or not check_password_hash(member.password_hash, current or ""):
         message = _l("The current password is not right.")
         raise ValidationFailed(message, fields={"current_password": message})
     if not isinstance(new, str) or len(new) < PASSWORD_MIN_LENGTH:

@@ -71,6 +71,37 @@ class AccountKind(enum.StrEnum):
     POOL = "pool"
 
 
+class VettingStatus(enum.StrEnum):
+    """Whether the centre has checked a carer (references, an interview, training)."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    SUSPENDED = "suspended"
+
+
+class CardStatus(enum.StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"  # reported lost or stolen, or stopped by the centre
+    REPLACED = "replaced"  # a newer card was issued
+
+
+class CheckinConsent(enum.StrEnum):
+    PIN = "pin"  # the resident typed their PIN on the carer's phone
+    COORDINATOR = "coordinator"  # the resident cannot use a PIN; the centre approves
+
+
+class CheckinStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a coordinator's approval
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
 def _enum(enum_class: type[enum.Enum], name: str) -> sa.Enum:
     # Stored as plain strings with a CHECK, so adding a value is an ordinary migration.
     return sa.Enum(
@@ -83,12 +114,36 @@ def _enum(enum_class: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+class Centre(Base):
+    """A local centre (welfare centre, co-operative office): the bank's branch for the
+    neighbourhoods it serves, and the home of its coordinators."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    # One neighbourhood per line.
+    neighbourhoods: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def neighbourhood_list(self) -> list[str]:
+        return [line.strip() for line in self.neighbourhoods.splitlines() if line.strip()]
+
+    def serves(self, neighbourhood: str) -> bool:
+        wanted = (neighbourhood or "").strip().casefold()
+        return bool(wanted) and any(n.casefold() == wanted for n in self.neighbourhood_list)
+
+
 class Member(UserMixin, Base):
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Both empty for residents a coordinator registered: they have no login, only a card.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     name: Mapped[str] = mapped_column(sa.String(80))
     neighbourhood: Mapped[str] = mapped_column(sa.String(80), default="")
     languages: Mapped[str] = mapped_column(sa.String(80), default="")
@@ -98,8 +153,41 @@ class Member(UserMixin, Base):
     timezone: Mapped[str | None] = mapped_column(sa.String(50))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.MEMBER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    # Set when a coordinator registered the member on their behalf, with the consent given.
+    registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A 4-digit PIN the resident types on a carer's phone to consent to a card check-in;
+    # None: the resident cannot use a PIN, so a coordinator approves their check-ins.
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    vetting: Mapped[VettingStatus] = mapped_column(
+        _enum(VettingStatus, "vetting_status"), default=VettingStatus.UNVERIFIED
+    )
+    vetted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vetted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(back_populates="member", uselist=False)
+    centre: Mapped[Centre | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        # Flask-Login refuses to log in an inactive member.
+        return self.deactivated_at is None
+
+    @property
+    def number(self) -> str:
+        """The member number printed on cards and statements."""
+        return f"{self.id:06d}"
+
+    @property
+    def has_login(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.vetting is VettingStatus.VERIFIED
 
     @property
     def is_coordinator(self) -> bool:
@@ -156,8 +244,10 @@ class Post(Base):
     status: Mapped[PostStatus] = mapped_column(_enum(PostStatus, "post_status"), default=PostStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A coordinator who posted on the member's behalf.
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
 
-    member: Mapped[Member] = relationship()
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return (now or utcnow()) >= self.expires_at
@@ -288,3 +378,118 @@ class IdempotencyKey(Base):
     response: Mapped[dict] = mapped_column(sa.JSON)
     # Indexed for purging old keys.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MemberCard(Base):
+    """A printed ID-1 card whose QR code identifies a member. The QR never authorises
+    anything by itself: a check-in also needs the member's PIN or a coordinator's approval.
+    Only a hash of the card secret is kept; a lost card is blocked and a new one issued."""
+
+    __tablename__ = "member_cards"
+    __table_args__ = (
+        # At most one card per member works at a time.
+        sa.Index(
+            "uq_member_cards_one_active", "member_id", unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[CardStatus] = mapped_column(_enum(CardStatus, "card_status"), default=CardStatus.ACTIVE)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    block_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Wrong PINs in a row; at the limit the card locks until the centre unlocks it.
+    pin_failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is CardStatus.ACTIVE
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+
+class CardCheckin(Base):
+    """A visit confirmed by scanning a resident's card: minutes move only after consent
+    (the resident's PIN, or a coordinator's approval for residents who cannot use one)."""
+
+    __tablename__ = "card_checkins"
+    __table_args__ = (sa.CheckConstraint("minutes > 0", name="minutes_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("member_cards.id"), index=True)
+    exchange_id: Mapped[int] = mapped_column(sa.ForeignKey("exchanges.id"), index=True)
+    carer_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+    consent: Mapped[CheckinConsent] = mapped_column(_enum(CheckinConsent, "checkin_consent"))
+    status: Mapped[CheckinStatus] = mapped_column(
+        _enum(CheckinStatus, "checkin_status"), default=CheckinStatus.PENDING, index=True
+    )
+    # A random token from the form: a double tap or a retry cannot check in twice.
+    request_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    transaction_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ledger_transactions.id"), unique=True
+    )
+
+    card: Mapped[MemberCard] = relationship()
+    exchange: Mapped[Exchange] = relationship()
+    carer: Mapped[Member] = relationship(foreign_keys=[carer_id])
+    transaction: Mapped[Transaction | None] = relationship()
+
+
+class Dispute(Base):
+    """A party's objection to an exchange or one of its transactions, for the centre to settle."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(sa.ForeignKey("exchanges.id"), index=True)
+    transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    raised_by_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[DisputeStatus] = mapped_column(
+        _enum(DisputeStatus, "dispute_status"), default=DisputeStatus.OPEN, index=True
+    )
+    resolution: Mapped[str] = mapped_column(sa.String(500), default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    exchange: Mapped[Exchange] = relationship()
+    transaction: Mapped[Transaction | None] = relationship()
+    raised_by: Mapped[Member] = relationship(foreign_keys=[raised_by_id])
+
+
+class AuditEntry(Base):
+    """What a coordinator did, and for whom: "done by coordinator X for member Y".
+    Append-only, like the ledger."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id"))
+    exchange_id: Mapped[int | None] = mapped_column(sa.ForeignKey("exchanges.id"))
+    transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actor: Mapped[Member] = relationship(foreign_keys=[actor_id])
+    member: Mapped[Member | None] = relationship(foreign_keys=[member_id])

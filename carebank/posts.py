@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import matching
 from .categories import CATEGORIES
+from .centres import manages
 from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .ledger import given_and_received
 from .models import Exchange, ExchangeStatus, Member, Post, PostKind, PostStatus, utcnow
@@ -137,7 +138,7 @@ def close_post(session: Session, member: Member, post_id) -> Post:
     """The owner (or a coordinator) closes a post; proposals not yet accepted are cancelled.
     Accepted exchanges stay: their visits can still be confirmed."""
     post = get_post(session, post_id)
-    if post.member_id != member.id and not member.is_coordinator:
+    if post.member_id != member.id and not manages(member, post.member):
         raise NotAllowed(_l("Only the person who posted this can close it."))
     if post.status is PostStatus.CLOSED:
         raise Conflict(_l("This post is already closed."), code="post_closed")

@@ -16,10 +16,11 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from carebank import create_app, exchanges, ledger, members, posts
+from carebank.centres import save_centre
 from carebank.database import Base, upgrade_database
 from carebank.extensions import db
 from carebank.members import create_member
-from carebank.models import Role
+from carebank.models import Centre, Role
 from carebank.policy import Policy
 from config import TestConfig
 
@@ -161,12 +162,33 @@ def client(app) -> CsrfClient:
 
 
 @pytest.fixture
-def make_member(session):
+def make_centre(session):
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, *, neighbourhoods: str = "", phone: str = "02-123-4567",
+             address: str = "") -> Centre:
+        centre = save_centre(session, None, name=name or f"Centre {next(counter)}",
+                             neighbourhoods=neighbourhoods, phone=phone, address=address)
+        session.commit()
+        return centre
+
+    return make
+
+
+@pytest.fixture
+def centre(make_centre) -> Centre:
+    """The centre every member made by `make_member` belongs to unless told otherwise."""
+    return make_centre("Hyoja Care Centre", neighbourhoods="Hyoja-dong")
+
+
+@pytest.fixture
+def make_member(session, centre):
     counter = iter(range(1, 10_000))
 
     def make(name: str | None = None, *, neighbourhood: str = "Hyoja-dong",
              role: Role = Role.MEMBER, **fields):
         n = next(counter)
+        fields.setdefault("centre_id", centre.id)
         member = create_member(
             session, name=name or f"Member {n}", email=fields.pop("email", f"member{n}@example.org"),
             password=fields.pop("password", PASSWORD), neighbourhood=neighbourhood, role=role, **fields,

@@ -39,7 +39,7 @@ def test_every_transaction_balances_after_a_mix_of_operations(
     alice, bora = make_member("Alice"), make_member("Bora")
     ledger.gift(session, alice, bora.id, 30, "thanks", policy)
     ledger.donate_to_pool(session, bora, 20, "", policy)
-    ledger.grant_from_pool(session, coordinator, alice.id, 10, "", policy)
+    ledger.grant_from_pool(session, coordinator, alice.id, 10, "winter help", policy)
     visit = confirmed_visit(session, policy, make_exchange(alice, bora), 45)
     ledger.reverse(session, coordinator, visit.id, "entered twice")
     session.commit()
@@ -206,7 +206,7 @@ def test_coordinator_grants_from_the_pool(session, policy, make_member, coordina
 def test_admin_can_grant_too(session, policy, make_member):
     ledger.donate_to_pool(session, make_member(), 10, "", policy)
     admin, elder = make_member(role=Role.ADMIN), make_member()
-    ledger.grant_from_pool(session, admin, elder.id, 10, "", policy)
+    ledger.grant_from_pool(session, admin, elder.id, 10, "winter help", policy)
     assert balance(session, elder) == 10
 
 
@@ -214,7 +214,7 @@ def test_plain_member_cannot_grant(session, policy, make_member):
     ledger.donate_to_pool(session, make_member(), 100, "", policy)
     alice = make_member()
     with pytest.raises(NotAllowed):
-        ledger.grant_from_pool(session, alice, alice.id, 30, "", policy)
+        ledger.grant_from_pool(session, alice, alice.id, 30, "winter help", policy)
     assert (balance(session, alice), pool_balance(session)) == (0, 100)
 
 
@@ -222,7 +222,7 @@ def test_pool_cannot_go_below_zero(session, policy, make_member, coordinator):
     ledger.donate_to_pool(session, make_member(), 30, "", policy)
     elder = make_member()
     with pytest.raises(InsufficientBalance):
-        ledger.grant_from_pool(session, coordinator, elder.id, 31, "", policy)
+        ledger.grant_from_pool(session, coordinator, elder.id, 31, "winter help", policy)
     session.commit()
     assert (balance(session, elder), pool_balance(session)) == (0, 30)
 
@@ -230,7 +230,7 @@ def test_pool_cannot_go_below_zero(session, policy, make_member, coordinator):
 def test_grant_to_unknown_member_is_not_found(session, policy, make_member, coordinator):
     ledger.donate_to_pool(session, make_member(), 30, "", policy)
     with pytest.raises(NotFound):
-        ledger.grant_from_pool(session, coordinator, coordinator.id + 999, 10, "", policy)
+        ledger.grant_from_pool(session, coordinator, coordinator.id + 999, 10, "winter help", policy)
     assert pool_balance(session) == 30
 
 
@@ -254,7 +254,7 @@ def test_reversal_restores_both_balances_and_links_the_original(
 def test_reversal_of_a_visit_keeps_the_exchange_link(session, policy, make_exchange, coordinator):
     exchange = make_exchange(minutes=60)
     visit = confirmed_visit(session, policy, exchange)
-    reversal = ledger.reverse(session, coordinator, visit.id, "")
+    reversal = ledger.reverse(session, coordinator, visit.id, "entered by mistake")
     assert reversal.exchange_id == exchange.id
 
 
@@ -263,7 +263,7 @@ def test_reversal_may_take_a_member_below_the_floor(session, policy, make_member
     alice, bora, chul = make_member(), make_member(), make_member()
     original = ledger.gift(session, alice, bora.id, 100, "", policy)
     ledger.gift(session, bora, chul.id, 1300, "", policy)
-    ledger.reverse(session, coordinator, original.id, "")
+    ledger.reverse(session, coordinator, original.id, "entered by mistake")
     session.commit()
     assert balance(session, bora) == -1300
     assert ledger.verify(session) == []
@@ -272,10 +272,10 @@ def test_reversal_may_take_a_member_below_the_floor(session, policy, make_member
 def test_transaction_cannot_be_reversed_twice(session, policy, make_member, coordinator):
     alice, bora = make_member(), make_member()
     original = ledger.gift(session, alice, bora.id, 50, "", policy)
-    ledger.reverse(session, coordinator, original.id, "")
+    ledger.reverse(session, coordinator, original.id, "entered by mistake")
     session.commit()
     with pytest.raises(Conflict) as refused:
-        ledger.reverse(session, coordinator, original.id, "")
+        ledger.reverse(session, coordinator, original.id, "entered by mistake")
     assert refused.value.code == "already_reversed"
     assert balance(session, alice) == 0 and posting_count(session) == 4
 
@@ -284,7 +284,7 @@ def test_reversal_cannot_be_reversed(session, policy, make_member, coordinator):
     alice, bora = make_member(), make_member()
     reversal = ledger.reverse(session, coordinator, ledger.gift(session, alice, bora.id, 50, "", policy).id, "")
     with pytest.raises(ValidationFailed):
-        ledger.reverse(session, coordinator, reversal.id, "")
+        ledger.reverse(session, coordinator, reversal.id, "entered by mistake")
     assert posting_count(session) == 4
 
 
@@ -292,13 +292,13 @@ def test_member_cannot_reverse(session, policy, make_member):
     alice, bora = make_member(), make_member()
     original = ledger.gift(session, alice, bora.id, 50, "", policy)
     with pytest.raises(NotAllowed):
-        ledger.reverse(session, alice, original.id, "")
+        ledger.reverse(session, alice, original.id, "entered by mistake")
     assert balance(session, alice) == -50
 
 
 def test_reversing_an_unknown_transaction_is_not_found(session, coordinator):
     with pytest.raises(NotFound):
-        ledger.reverse(session, coordinator, 999_999, "")
+        ledger.reverse(session, coordinator, 999_999, "entered by mistake")
 
 
 # --- append-only storage -----------------------------------------------------------------
@@ -352,7 +352,7 @@ def test_given_and_received_counts_visits_only(
     confirmed_visit(session, policy, make_exchange(bora, alice), 15)
     ledger.gift(session, alice, bora.id, 500, "", policy)
     ledger.donate_to_pool(session, alice, 100, "", policy)
-    ledger.grant_from_pool(session, coordinator, bora.id, 50, "", policy)
+    ledger.grant_from_pool(session, coordinator, bora.id, 50, "winter help", policy)
     session.commit()
 
     counted = ledger.given_and_received(session, [alice.id, bora.id, chul.id])

@@ -16,9 +16,9 @@ from ..models import Member
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, exchanges, ledger, main, posts, pwa, scan
+    from . import auth, checkins, console, disputes, exchanges, ledger, main, posts, pwa, scan, statements
 
-    for module in (main, auth, posts, exchanges, ledger, scan, pwa):
+    for module in (main, auth, posts, exchanges, ledger, scan, pwa, console, checkins, disputes, statements):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")

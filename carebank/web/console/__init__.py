@@ -1,0 +1,28 @@
+"""The coordinator console: a centre's staff register members without phones, act for
+them, print cards, approve check-ins, settle disputes and report on the hours exchanged.
+
+Every view here is for coordinators only, and every member or exchange a view loads goes
+through carebank.centres (`managed_member`, `managed_exchange`), so a coordinator sees and
+acts only within their own centre; an admin sees all.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from ...extensions import login_manager
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+@bp.before_request
+def coordinators_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.is_coordinator:
+        abort(403)
+    return None
+
+
+# Each module adds its routes to `bp`.
+from . import cards, centres, checkins, dashboard, disputes, ledger, members, reports  # noqa: E402,F401

@@ -1,0 +1,2 @@
+"""Console: disputes (routes added to the console blueprint)."""
+from . import bp  # noqa: F401
