@@ -5,6 +5,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from .cards_cli import cards_cli
 from .database import upgrade_database
 from .errors import DomainError
 from .extensions import db
@@ -30,7 +31,7 @@ def verify_ledger() -> None:
 @ledger_cli.command("reverse")
 @click.argument("transaction_id", type=int)
 @click.option("--by", "coordinator_email", required=True, help="Email of the coordinator making the correction.")
-@click.option("--memo", default="", help="Why it is reversed (shown in both members' history).")
+@click.option("--memo", required=True, help="Why it is reversed (shown in both members' history).")
 def reverse_command(transaction_id: int, coordinator_email: str, memo: str) -> None:
     """Undo a wrong transaction with a new, opposite one (nothing is ever edited)."""
     from .ledger import reverse
@@ -86,5 +87,6 @@ def migrate_command() -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(members_cli)
+    app.cli.add_command(cards_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(migrate_command)

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import confirmations, exchanges, ledger, posts
-from .members import create_member
-from .models import Exchange, Member, Post, Role, Transaction, utcnow
+from . import cards, confirmations, exchanges, ledger, posts
+from .centres import save_centre
+from .members import create_member, register_resident
+from .models import Exchange, Member, Post, Role, Transaction, VettingStatus, utcnow
 from .policy import Policy
 
 PASSWORD = "demo1234"
@@ -21,6 +22,17 @@ EMAIL_DOMAIN = "demo.carebank"
 # Korea keeps no daylight saving time, so a fixed offset is exact.
 KST = timezone(timedelta(hours=9), "KST")
 COORDINATOR = "migyeong"
+
+# name, address, phone, neighbourhoods served
+CENTRES = (
+    ("종로 나눔돌봄센터", "서울 종로구 자하문로 1", "02-730-1234", "효자동\n삼청동"),
+    ("부암동 마을돌봄센터", "서울 종로구 창의문로 5", "02-391-5678", "부암동"),
+)
+# A resident without a phone whom the coordinator registered: she uses a printed card.
+RESIDENT = ("박순례", "효자동", "2026-11 방문 상담 때 종이 동의서에 서명하심")
+RESIDENT_PIN = "2580"
+# Carers the centre has checked.
+VERIFIED = ("minsu", "sarah", "james")
 
 # key (also the email's local part): name, neighbourhood, locale, languages, what I can offer
 MEMBERS = {
@@ -120,7 +132,7 @@ HINTS = {
     "margaret": "English speaker; an accepted exchange whose visit is still to come",
     "minsu": "younger, mostly gives; shows codes and has gifted time",
     "sarah": "English speaker who gives weekly and donated to the pool",
-    "migyeong": "coordinator: can grant time from the community pool",
+    "migyeong": "coordinator of 종로 나눔돌봄센터: the console at /console/",
 }
 
 GIFTS = (("minsu", "youngja", 60, "할머니, 건강하세요"),)
@@ -140,12 +152,33 @@ def load_demo(session: Session, now: datetime | None = None, policy: Policy | No
         raise DemoNotEmpty("the database already has members")
     now = now or utcnow()
     policy = policy or Policy()
+    _create_centres(session)
     members = _create_members(session)
+    _centre_work(session, members, now)
     created = _create_posts(session, members, policy, now)
     agreed = _agree(session, members, created)
     _confirm_visits(session, members, agreed, policy, now)
     _move_time(session, members, policy)
     return _summary(session, members)
+
+
+def _create_centres(session: Session) -> None:
+    for name, address, phone, neighbourhoods in CENTRES:
+        save_centre(session, None, name=name, address=address, phone=phone,
+                    neighbourhoods=neighbourhoods)
+
+
+def _centre_work(session: Session, members: dict[str, Member], now: datetime) -> None:
+    """What the coordinator has done: vetted some carers, registered a resident with a PIN."""
+    coordinator = members[COORDINATOR]
+    for key in VERIFIED:
+        members[key].vetting = VettingStatus.VERIFIED
+        members[key].vetted_at = now - timedelta(days=30)
+        members[key].vetted_by_id = coordinator.id
+    name, neighbourhood, consent = RESIDENT
+    resident = register_resident(session, coordinator, name=name, neighbourhood=neighbourhood,
+                                 locale="ko", consent_note=consent)
+    cards.set_pin(session, resident, RESIDENT_PIN, coordinator)
 
 
 def _create_members(session: Session) -> dict[str, Member]:
@@ -228,6 +261,7 @@ def _summary(session: Session, members: dict[str, Member]) -> str:
         f"Demo neighbourhood ready: {count(Member)} members, {count(Post)} posts, "
         f"{count(Exchange)} exchanges, {count(Transaction)} transactions.",
         f"Every demo login uses the password: {PASSWORD}",
+        f"{RESIDENT[0]} has no login: print her card in the console; her PIN is {RESIDENT_PIN}.",
         "Logins to try:",
         *logins,
     ])

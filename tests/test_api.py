@@ -480,10 +480,12 @@ def test_donations_fill_the_pool_and_coordinators_grant_from_it(app, as_alice, m
     donated = as_alice.post(f"{API}/donations", json={"minutes": 90, "memo": "For anyone"})
     assert donated.status_code == 201 and donated.get_json()["transaction"]["from_member_id"] == alice.id
     assert as_alice.get(f"{API}/pool").get_json() == {"balance_minutes": 90}
-    granted = coordinator.post(f"{API}/grants", json={"to_member_id": bob.id, "minutes": 60, "memo": ""})
+    unexplained = coordinator.post(f"{API}/grants", json={"to_member_id": bob.id, "minutes": 60, "memo": ""})
+    assert error_of(unexplained, 400)["code"] == "reason_required"
+    granted = coordinator.post(f"{API}/grants", json={"to_member_id": bob.id, "minutes": 60, "memo": "Winter help"})
     assert granted.status_code == 201 and granted.get_json()["transaction"]["to_member_id"] == bob.id
     assert as_alice.get(f"{API}/pool").get_json() == {"balance_minutes": 30}
-    too_much = coordinator.post(f"{API}/grants", json={"to_member_id": bob.id, "minutes": 31})
+    too_much = coordinator.post(f"{API}/grants", json={"to_member_id": bob.id, "minutes": 31, "memo": "More help"})
     assert error_of(too_much, 409)["code"] == "insufficient_balance"
 
 
@@ -547,7 +549,7 @@ ENDPOINTS = {
     "redeem": lambda w: ("POST", "/confirmations", {"code": w.token}),
     "transfer": lambda w: ("POST", "/transfers", {"to_member_id": w.other_id, "minutes": 30, "memo": "Hi"}),
     "donate": lambda w: ("POST", "/donations", {"minutes": 30, "memo": "For all"}),
-    "grant": lambda w: ("POST", "/grants", {"to_member_id": w.other_id, "minutes": 30, "memo": ""}),
+    "grant": lambda w: ("POST", "/grants", {"to_member_id": w.other_id, "minutes": 30, "memo": "Help"}),
 }
 
 
@@ -602,7 +604,7 @@ UNKNOWN = [
     ("POST", "/exchanges/999/accept", None), ("POST", "/exchanges/999/decline", None),
     ("POST", "/exchanges/999/cancel", None), ("POST", "/exchanges/999/confirmation-codes", {"minutes": 30}),
     ("GET", "/members/999", None), ("POST", "/transfers", {"to_member_id": 999, "minutes": 30}),
-    ("POST", "/grants", {"to_member_id": 999, "minutes": 30}),
+    ("POST", "/grants", {"to_member_id": 999, "minutes": 30, "memo": "Help"}),
     ("GET", f"/posts/{2**40}", None), ("GET", f"/exchanges/{2**63}", None), ("GET", "/no-such-thing", None),
 ]
 

@@ -8,6 +8,7 @@ from carebank import ledger
 from carebank.categories import CATEGORIES
 from carebank.members import authenticate
 from carebank.models import (
+    Centre,
     Exchange,
     ExchangeStatus,
     Member,
@@ -78,8 +79,18 @@ def test_demo_summary_counts_what_was_made_and_its_logins_work(demo, session):
     assert f"{count(session, Transaction)} transactions" in demo.output
     password = re.search(r"password: (\S+)", demo.output).group(1)
     emails = re.findall(r"\S+@demo\.carebank", demo.output)
-    assert len(emails) == count(session, Member)
+    with_login = session.scalar(sa.select(sa.func.count()).where(Member.password_hash.is_not(None)))
+    assert len(emails) == with_login == count(session, Member) - 1
     assert all(authenticate(session, email, password) for email in emails)
+
+
+def test_demo_has_two_centres_and_a_resident_who_uses_a_card(demo, session):
+    resident = session.scalar(sa.select(Member).where(Member.password_hash.is_(None)))
+    assert resident.email is None and resident.consent_note and resident.pin_hash
+    assert resident.name in demo.output and resident.centre.name == "종로 나눔돌봄센터"
+    assert session.scalar(sa.select(sa.func.count()).select_from(Centre)) == 2
+    coordinator = session.scalar(sa.select(Member).where(Member.role == Role.COORDINATOR))
+    assert coordinator.centre_id == resident.centre_id
 
 
 def test_ledger_verify_is_clean_after_the_demo(app, demo, session):
@@ -154,7 +165,7 @@ def test_ledger_reverse_undoes_a_gift_with_a_new_transaction(app, session, make_
     assert result.exit_code == 0, result.output
     assert (ledger.balance_of(session, giver.id), ledger.balance_of(session, receiver.id)) == (0, 0)
     assert session.scalar(sa.select(sa.func.count()).select_from(Transaction)) == 2
-    again = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", coordinator.email)
+    again = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", coordinator.email, "--memo", "again")
     assert again.exit_code != 0 and "already been reversed" in again.output
-    by_member = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", giver.email)
+    by_member = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", giver.email, "--memo", "mine")
     assert by_member.exit_code != 0 and "Only a coordinator" in by_member.output

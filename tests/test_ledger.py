@@ -282,7 +282,7 @@ def test_transaction_cannot_be_reversed_twice(session, policy, make_member, coor
 
 def test_reversal_cannot_be_reversed(session, policy, make_member, coordinator):
     alice, bora = make_member(), make_member()
-    reversal = ledger.reverse(session, coordinator, ledger.gift(session, alice, bora.id, 50, "", policy).id, "")
+    reversal = ledger.reverse(session, coordinator, ledger.gift(session, alice, bora.id, 50, "", policy).id, "sent twice")
     with pytest.raises(ValidationFailed):
         ledger.reverse(session, coordinator, reversal.id, "entered by mistake")
     assert posting_count(session) == 4

@@ -119,11 +119,14 @@ def test_coordinator_grants_from_the_pool(giver, giver_client, coordinator_clien
 
 def test_grant_beyond_the_pool_is_refused(coordinator_client, make_member, session):
     elder = make_member("Grandma Yoon")
-    response = coordinator_client.post("/ledger/pool/grant", data={"to_member_id": elder.id, "hours": 1})
+    unexplained = coordinator_client.post("/ledger/pool/grant", data={"to_member_id": elder.id, "hours": 1})
+    assert unexplained.status_code == 400 and "Please give the reason." in unexplained.get_data(as_text=True)
+    response = coordinator_client.post("/ledger/pool/grant",
+                                       data={"to_member_id": elder.id, "hours": 1, "memo": "Winter help"})
     assert response.status_code == 400
     assert "The community pool does not have that much time." in response.get_data(as_text=True)
     assert (pool_balance(session), balance(session, elder)) == (0, 0)
-    unknown = coordinator_client.post("/ledger/pool/grant", data={"to_member_id": 9999, "hours": 1})
+    unknown = coordinator_client.post("/ledger/pool/grant", data={"to_member_id": 9999, "hours": 1, "memo": "Help"})
     assert unknown.status_code == 400 and "That member does not exist." in unknown.get_data(as_text=True)
 
 

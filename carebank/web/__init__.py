@@ -30,7 +30,9 @@ def register_blueprints(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_member(member_id: str) -> Member | None:
-    return db.session.get(Member, int(member_id)) if member_id.isdigit() else None
+    member = db.session.get(Member, int(member_id)) if member_id.isdigit() else None
+    # A member the centre deactivated is logged out everywhere at their next request.
+    return member if member is not None and member.is_active else None
 
 
 login_manager.login_view = "auth.login"
@@ -52,7 +54,13 @@ def format_when(value) -> str:
 
 
 def _template_globals() -> dict:
-    return {"categories": CATEGORIES, "current_locale": str(get_locale())}
+    return {"categories": CATEGORIES, "current_locale": str(get_locale()),
+            "endpoint_exists": _endpoint_exists}
+
+
+def _endpoint_exists(name: str) -> bool:
+    # TEMPORARY while the console is assembled from parts; removed when every part is in.
+    return name in current_app.view_functions
 
 
 def _refuse_nul_characters():
