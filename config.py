@@ -22,6 +22,8 @@ class Config:
     # so every worker shares them.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # PIN tries per carer (one phone testing many cards); each card also locks after 5 wrong PINs.
+    CHECKIN_PIN_RATE_LIMIT = "10 per minute"
     # Balances at or below this show in the centre's "far below zero" report (10 hours).
     REPORT_LOW_BALANCE_MINUTES = -600
     # Run Alembic migrations when app.py is loaded, so `flask --app app run` needs no set-up.

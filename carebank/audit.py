@@ -19,15 +19,16 @@ ACTIONS = (
 def record(
     session: Session, actor: Member, action: str, *, member: Member | None = None,
     reason: str = "", post_id: int | None = None, exchange_id: int | None = None,
-    transaction_id: int | None = None,
+    transaction_id: int | None = None, centre_id: int | None = None,
 ) -> AuditEntry:
-    """Add one entry; the caller's commit makes it part of the same database transaction."""
+    """Add one entry; the caller's commit makes it part of the same database transaction.
+    It is filed under the member's centre, else the given one, else the actor's."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     entry = AuditEntry(
         actor_id=actor.id,
         member_id=member.id if member else None,
-        centre_id=(member.centre_id if member else None) or actor.centre_id,
+        centre_id=(member.centre_id if member else None) or centre_id or actor.centre_id,
         action=action,
         reason=reason[:500],
         post_id=post_id,

@@ -9,14 +9,20 @@ card stops working at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
+from .card_pdf import CardFace
+from .centres import scope_filter
 from .confirmations import ALPHABET, CODE_LENGTH, new_token, token_hash
 from .errors import Conflict, NotFound, ValidationFailed
 from .models import CardStatus, Member, MemberCard, utcnow
@@ -59,6 +65,9 @@ def _invalid_card() -> ValidationFailed:
 
 def issue_card(session: Session, member: Member, issued_by: Member | None) -> IssuedCard:
     """A new card for the member; any card they had stops working now."""
+    if not member.is_active:
+        raise Conflict(_l("%(name)s has left the time bank, so they cannot get a card.", name=member.name),
+                       code="member_inactive")
     now = utcnow()
     session.execute(
         sa.update(MemberCard)
@@ -105,7 +114,7 @@ def current_card(session: Session, member_id: int) -> MemberCard | None:
 def block_card(session: Session, card: MemberCard, coordinator: Member, reason: str) -> MemberCard:
     """Stop a lost or stolen card at once; the member gets a new one with `issue_card`."""
     if card.status is not CardStatus.ACTIVE:
-        raise Conflict(_l("This card no longer works already."), code="card_not_active")
+        raise Conflict(_l("This card has already stopped working."), code="card_not_active")
     card.status = CardStatus.BLOCKED
     card.blocked_at = utcnow()
     card.blocked_by_id = coordinator.id
@@ -137,3 +146,66 @@ def set_pin(session: Session, member: Member, pin, coordinator: Member) -> None:
 
 def pin_matches(member: Member, pin) -> bool:
     return bool(member.pin_hash) and isinstance(pin, str) and check_password_hash(member.pin_hash, pin)
+
+
+def latest_card(session: Session, member_id: int) -> MemberCard | None:
+    """The member's newest card, working or not (to say why it stopped)."""
+    return session.scalar(
+        sa.select(MemberCard).where(MemberCard.member_id == member_id)
+        .order_by(MemberCard.issued_at.desc(), MemberCard.id.desc()).limit(1)
+    )
+
+
+def members_for_cards(
+    session: Session, coordinator: Member | None, *, centre_id: int | None = None,
+    since: datetime | None = None, without_card: bool = False,
+) -> list[Member]:
+    """Active members in the coordinator's scope (None: every centre, for the command line)
+    to print cards for, by name: optionally only one centre's, those registered since a
+    moment, or those with no working card."""
+    query = sa.select(Member).where(Member.deactivated_at.is_(None)).order_by(Member.name, Member.id)
+    if coordinator is not None:
+        query = query.where(scope_filter(coordinator))
+    if centre_id is not None:
+        query = query.where(Member.centre_id == centre_id)
+    if since is not None:
+        query = query.where(Member.created_at >= since)
+    if without_card:
+        working = sa.select(MemberCard.id).where(
+            MemberCard.member_id == Member.id, MemberCard.status == CardStatus.ACTIVE)
+        query = query.where(~working.exists())
+    return list(session.scalars(query))
+
+
+def issue_cards(session: Session, issued_by: Member | None, members: Iterable[Member]) -> list[IssuedCard]:
+    """New cards for many members (a print run); each one's previous card stops working."""
+    return [issue_card(session, member, issued_by) for member in members]
+
+
+def card_faces(issued: Iterable[IssuedCard], base_url: str) -> list[CardFace]:
+    """What each new card prints, its words in the member's language (else the bank's)."""
+    default_locale = current_app.config["DEFAULT_LOCALE"]
+    texts: dict[str, dict[str, str]] = {}
+    faces = []
+    for new in issued:
+        locale = new.member.locale or default_locale
+        if locale not in texts:  # translate once per language, not once per card
+            texts[locale] = _card_texts(locale)
+        faces.append(_card_face(new, card_url(base_url, new.token), texts[locale]))
+    return faces
+
+
+def _card_texts(locale: str) -> dict[str, str]:
+    with force_locale(locale):
+        return {"found_text": gettext("If found, please call the centre."),
+                "number_label": gettext("Member no."), "bank_name": gettext("Carebank")}
+
+
+def _card_face(new: IssuedCard, url: str, texts: dict[str, str]) -> CardFace:
+    member, centre = new.member, new.member.centre
+    return CardFace(
+        centre_name=centre.name if centre else texts["bank_name"],
+        centre_phone=centre.phone if centre else "",
+        member_name=member.name, member_number=member.number, url=url,
+        found_text=texts["found_text"], number_label=texts["number_label"],
+    )

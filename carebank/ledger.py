@@ -22,6 +22,8 @@ from .i18n import format_minutes
 from .models import (
     Account,
     AccountKind,
+    CardCheckin,
+    CheckinStatus,
     ConfirmationCode,
     Member,
     Posting,
@@ -354,7 +356,7 @@ def verify(session: Session) -> list[str]:
     Balance floors are not checked: they bind new debits, and a coordinator's reversal may
     rightly take an account below its floor."""
     checks = (_unbalanced_transactions, _empty_transactions, _drifted_balances, _global_sum,
-              _unlinked_codes, _reversal_problems, _pool_count)
+              _unlinked_codes, _unlinked_checkins, _reversal_problems, _pool_count)
     return [problem for check in checks for problem in check(session)]
 
 
@@ -401,6 +403,15 @@ def _unlinked_codes(session: Session) -> list[str]:
         )
     ).all()
     return [f"confirmation code {c}: redeemed but has no transaction" for c in ids]
+
+
+def _unlinked_checkins(session: Session) -> list[str]:
+    ids = session.scalars(
+        sa.select(CardCheckin.id).where(
+            CardCheckin.status == CheckinStatus.CONFIRMED, CardCheckin.transaction_id.is_(None)
+        )
+    ).all()
+    return [f"card check-in {c}: confirmed but has no transaction" for c in ids]
 
 
 def _pool_count(session: Session) -> list[str]:

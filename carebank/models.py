@@ -455,6 +455,14 @@ class Dispute(Base):
     """A party's objection to an exchange or one of its transactions, for the centre to settle."""
 
     __tablename__ = "disputes"
+    __table_args__ = (
+        # One open dispute per member and exchange, even when two requests race.
+        sa.Index(
+            "uq_disputes_one_open", "exchange_id", "raised_by_id", unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exchange_id: Mapped[int] = mapped_column(sa.ForeignKey("exchanges.id"), index=True)
@@ -472,6 +480,7 @@ class Dispute(Base):
     exchange: Mapped[Exchange] = relationship()
     transaction: Mapped[Transaction | None] = relationship()
     raised_by: Mapped[Member] = relationship(foreign_keys=[raised_by_id])
+    resolved_by: Mapped[Member | None] = relationship(foreign_keys=[resolved_by_id])
 
 
 class AuditEntry(Base):

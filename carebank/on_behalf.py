@@ -160,9 +160,7 @@ def save_centre(session: Session, admin: Member, centre: Centre | None, **fields
     require_admin(admin)
     action = "centre.create" if centre is None else "centre.edit"
     centre = centres.save_centre(session, centre, **fields)
-    entry = audit.record(session, admin, action, reason=centre.name)
-    entry.centre_id = centre.id  # the entry belongs to the centre, not to the admin's own
-    session.flush()
+    audit.record(session, admin, action, reason=centre.name, centre_id=centre.id)
     return centre
 
 

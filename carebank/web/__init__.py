@@ -54,13 +54,7 @@ def format_when(value) -> str:
 
 
 def _template_globals() -> dict:
-    return {"categories": CATEGORIES, "current_locale": str(get_locale()),
-            "endpoint_exists": _endpoint_exists}
-
-
-def _endpoint_exists(name: str) -> bool:
-    # TEMPORARY while the console is assembled from parts; removed when every part is in.
-    return name in current_app.view_functions
+    return {"categories": CATEGORIES, "current_locale": str(get_locale())}
 
 
 def _refuse_nul_characters():

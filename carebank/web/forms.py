@@ -148,7 +148,10 @@ class DonateForm(DurationMixin, FlaskForm):
 
 
 class GrantForm(GiftForm):
-    """A coordinator grants time from the community pool."""
+    """A coordinator grants time from the community pool, saying why (shown in the member's
+    history and the audit log)."""
+
+    memo = StringField(_l("Reason"), validators=[Length(max=200)])
 
 
 def local_to_utc(value: datetime | None) -> datetime | None:

@@ -3,8 +3,10 @@
  * Reads a QR code with the phone's rear camera, or from a photo, using the browser's own
  * BarcodeDetector where it has one and the vendored jsQR otherwise. A confirmation URL of
  * this app opens its confirm page; without signal the code goes into the outbox
- * (static/js/outbox.js) and is confirmed when the phone is back online. Paths and every
- * message come from data- attributes on [data-scanner], so the page needs no inline script.
+ * (static/js/outbox.js) and is confirmed when the phone is back online. A member card's URL
+ * opens the card's check-in page (it needs signal: the resident types their PIN there).
+ * Paths and every message come from data- attributes on [data-scanner], so the page needs
+ * no inline script.
  */
 (function () {
   "use strict";
@@ -53,9 +55,9 @@
     }
   }
 
-  // The code in a confirmation URL of this app (this origin, or the configured one that
-  // QR codes carry), else null: another site's link or plain text is never followed.
-  function codeFrom(text) {
+  // The code in a URL of this app (this origin, or the configured one that QR codes
+  // carry) under `prefix`, else null: another site's link or plain text is never followed.
+  function tokenFrom(text, prefix) {
     var url;
     try {
       url = new URL(text);
@@ -63,18 +65,28 @@
       return null;
     }
     var ours = url.origin === location.origin || url.origin === originOf(root.dataset.codeOrigin);
-    var prefix = root.dataset.confirmPrefix;
-    if (!ours || url.pathname.indexOf(prefix) !== 0) {
+    if (!prefix || !ours || url.pathname.indexOf(prefix) !== 0) {
       return null;
     }
     var code = url.pathname.slice(prefix.length);
     return CODE.test(code) ? code : null;
   }
 
-  // True when the text was a Carebank code (the scanner is done), false to keep scanning.
+  function codeFrom(text) {
+    return tokenFrom(text, root.dataset.confirmPrefix);
+  }
+
+  // A member card's secret: its URL opens the check-in page (card-prefix is given by the page;
+  // "/card/" is the path cards carry).
+  function cardFrom(text) {
+    return tokenFrom(text, root.dataset.cardPrefix || "/card/");
+  }
+
+  // True when the text was a Carebank code or card (the scanner is done), false to keep scanning.
   function handle(text) {
     var code = codeFrom(text);
-    if (!code) {
+    var card = code ? null : cardFrom(text);
+    if (!code && !card) {
       if (shown !== "not-ours") {
         say("not-ours", true);
       }
@@ -82,8 +94,29 @@
     }
     stopCamera();
     say("found");
-    openOrQueue(code);
+    if (card) {
+      openCard(card);
+    } else {
+      openOrQueue(code);
+    }
     return true;
+  }
+
+  // A check-in cannot be queued (the resident types their PIN on the page): without signal
+  // the carer is told to scan again when online.
+  function openCard(card) {
+    var path = (root.dataset.cardPrefix || "/card/") + card;
+    if (navigator.onLine === false) {
+      say("offline", true);
+      return;
+    }
+    reachable().then(function (online) {
+      if (online) {
+        location.assign(path);
+      } else {
+        say("offline", true);
+      }
+    });
   }
 
   function openOrQueue(code) {

@@ -127,6 +127,7 @@ def upgrade() -> None:
     with op.batch_alter_table('disputes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_disputes_exchange_id'), ['exchange_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_status'), ['status'], unique=False)
+        batch_op.create_index('uq_disputes_one_open', ['exchange_id', 'raised_by_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.add_column(sa.Column('centre_id', sa.Integer(), nullable=True))
@@ -200,6 +201,7 @@ def downgrade() -> None:
         batch_op.drop_column('centre_id')
 
     with op.batch_alter_table('disputes', schema=None) as batch_op:
+        batch_op.drop_index('uq_disputes_one_open', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.drop_index(batch_op.f('ix_disputes_status'))
         batch_op.drop_index(batch_op.f('ix_disputes_exchange_id'))
 
