@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import cards, confirmations, exchanges, ledger, posts
+from . import cards, confirmations, exchanges, ledger, on_behalf, posts
 from .centres import save_centre
 from .members import create_member, register_resident
 from .models import Exchange, Member, Post, Role, Transaction, VettingStatus, utcnow
@@ -31,6 +31,8 @@ CENTRES = (
 # A resident without a phone whom the coordinator registered: she uses a printed card.
 RESIDENT = ("박순례", "효자동", "2026-11 방문 상담 때 종이 동의서에 서명하심")
 RESIDENT_PIN = "2580"
+RESIDENT_NEED = ("통인시장 장보기 같이 가 주세요", "무거운 장바구니를 들어 주실 분. 전화가 없으니 센터로 연락 주세요.", 90)
+RESIDENT_CARER = "minsu"
 # Carers the centre has checked.
 VERIFIED = ("minsu", "sarah", "james")
 
@@ -154,8 +156,9 @@ def load_demo(session: Session, now: datetime | None = None, policy: Policy | No
     policy = policy or Policy()
     _create_centres(session)
     members = _create_members(session)
-    _centre_work(session, members, now)
+    resident = _centre_work(session, members, now)
     created = _create_posts(session, members, policy, now)
+    _resident_need(session, members, resident, policy, now)
     agreed = _agree(session, members, created)
     _confirm_visits(session, members, agreed, policy, now)
     _move_time(session, members, policy)
@@ -168,7 +171,7 @@ def _create_centres(session: Session) -> None:
                     neighbourhoods=neighbourhoods)
 
 
-def _centre_work(session: Session, members: dict[str, Member], now: datetime) -> None:
+def _centre_work(session: Session, members: dict[str, Member], now: datetime) -> Member:
     """What the coordinator has done: vetted some carers, registered a resident with a PIN."""
     coordinator = members[COORDINATOR]
     for key in VERIFIED:
@@ -179,6 +182,20 @@ def _centre_work(session: Session, members: dict[str, Member], now: datetime) ->
     resident = register_resident(session, coordinator, name=name, neighbourhood=neighbourhood,
                                  locale="ko", consent_note=consent)
     cards.set_pin(session, resident, RESIDENT_PIN, coordinator)
+    return resident
+
+
+def _resident_need(session: Session, members: dict[str, Member], resident: Member, policy: Policy,
+                   now: datetime) -> None:
+    """The coordinator posts the resident's need for her; a vetted carer offers, and the
+    coordinator accepts for her: the visit is then confirmed with her card and PIN."""
+    coordinator, carer = members[COORDINATOR], members[RESIDENT_CARER]
+    title, text, minutes = RESIDENT_NEED
+    need = on_behalf.post_for(session, coordinator, resident, policy=policy, kind="need",
+                              category="errands", title=title, description=text, minutes=minutes,
+                              now=now - timedelta(days=2))
+    exchange = exchanges.respond(session, carer, need.id, "수요일 오전에 같이 가요.")
+    on_behalf.accept_for(session, coordinator, resident, exchange.id)
 
 
 def _create_members(session: Session) -> dict[str, Member]:

@@ -13,8 +13,8 @@ import qrcode
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import confirmations
-from carebank.models import Transaction
+from carebank import cards, confirmations
+from carebank.models import Role, Transaction
 from tests.browser.conftest import PHONE, launch, log_in
 
 SIZE = 480  # px, square video frames and photos
@@ -326,3 +326,29 @@ def test_code_page_shows_a_large_qr_keeps_the_screen_on_and_sees_the_confirmatio
     page.clock.run_for(10_500)
     page.get_by_text("Confirmed ✓ 1 h").wait_for()
     assert page.locator(".qr").count() == 0
+
+
+def test_a_photo_of_a_member_card_opens_the_check_in_and_the_pin_confirms_the_visit(
+        live_server, phone, session, make_member, make_exchange):
+    coordinator = make_member("Coordinator Park", role=Role.COORDINATOR)
+    carer, resident = make_member("Carer Lee"), make_member("Resident Kim")
+    make_exchange(carer, resident)
+    cards.set_pin(session, resident, "2468", coordinator)
+    issued = cards.issue_card(session, resident, coordinator)
+    session.commit()
+    page = phone().new_page()
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    log_in(page, live_server, carer)
+    page.goto(f"{live_server}/scan")
+    photo = png(qr_pixels(cards.card_url(live_server, issued.token)))
+    page.get_by_label("Photo of the QR code").set_input_files(
+        {"name": "card.png", "mimeType": "image/png", "buffer": photo})
+    page.wait_for_url(f"{live_server}/card/{issued.token}", timeout=SCAN_TIMEOUT_MS)
+    assert "Visit with Resident Kim" in page.locator("main").inner_text()
+    page.fill("#pin", "2468")
+    page.get_by_role("button", name="Confirm with PIN").click()
+    page.wait_for_url("**/checkins/*")
+    assert "Confirmed: 1 h with Resident Kim" in page.locator("main").inner_text()
+    assert (balance(session, carer), balance(session, resident)) == (60, -60)
+    assert errors == []
