@@ -22,10 +22,24 @@ class Config:
     # so every worker shares them.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Said outright: Flask-Limiter otherwise inherits the last app's choice in this process.
+    RATELIMIT_ENABLED = True
+    # Redis down: count in this process's memory meanwhile, rather than fail every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Limits (carebank/rate_limits.py); "; " joins several. Failed logins, per address and
+    # per account tried: a member who mistypes is never near it, a password guesser is.
+    LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    # Sign-up attempts per address. A centre helping many people sign up on its own Wi-Fi
+    # (one address) raises it for the day.
+    SIGNUP_RATE_LIMIT = "5 per hour"
+    # Code redemptions per member: a phone sending a day's queued visits stays well inside it.
+    REDEEM_RATE_LIMIT = "30 per minute"
     # PIN tries per carer (one phone testing many cards); each card also locks after 5 wrong PINs.
     CHECKIN_PIN_RATE_LIMIT = "10 per minute"
     # Balances at or below this show in the centre's "far below zero" report (10 hours).
     REPORT_LOW_BALANCE_MINUTES = -600
+    # How long a request queues for SQLite's write lock before answering 503 "try again".
+    SQLITE_BUSY_TIMEOUT_MS = 30000
     # Run Alembic migrations when app.py is loaded, so `flask --app app run` needs no set-up.
     AUTO_MIGRATE = True
 
@@ -33,6 +47,17 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Cookies travel over HTTPS only. carebank/security.py drops the flag on plain HTTP to
+    # this machine (localhost, 127.0.0.1), where it protects nothing and some browsers would
+    # refuse the cookie, so `flask --app app run` works as it is. To try the app over plain
+    # HTTP from another device, set CAREBANK_SESSION_COOKIE_SECURE=false (and the same for
+    # REMEMBER_COOKIE_SECURE) — never in production.
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    # How many reverse proxies stand in front of the app: their X-Forwarded-For and
+    # X-Forwarded-Proto are believed (client address for rate limits, HTTPS for HSTS and
+    # cookies). 0: none, and those headers are ignored, since anyone can send them.
+    TRUST_PROXY = 0
     # Phones keep a page open for hours; a token that lives as long as the session avoids
     # "the form expired" after a long visit.
     WTF_CSRF_TIME_LIMIT = None
@@ -45,3 +70,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     AUTO_MIGRATE = False
     SERVER_NAME = None
+    # Limits stay on (every guarded view runs its key functions) but high enough that tests
+    # logging in many phones or racing many redemptions never meet them; tests of the limits
+    # set their own. Every create_app gives the limiter (one per process) fresh memory
+    # counters, so each test's app starts from zero.
+    LOGIN_RATE_LIMIT = SIGNUP_RATE_LIMIT = REDEEM_RATE_LIMIT = "1000 per minute"

@@ -18,7 +18,6 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .card_pdf import CardFace
@@ -26,6 +25,7 @@ from .centres import scope_filter
 from .confirmations import ALPHABET, CODE_LENGTH, new_token, token_hash
 from .errors import Conflict, NotFound, ValidationFailed
 from .models import CardStatus, Member, MemberCard, utcnow
+from .passwords import hash_password, verify_password
 
 CARD_PATH = "/card/"
 PIN_PATTERN = re.compile(r"^[0-9]{4}$")
@@ -139,13 +139,13 @@ def set_pin(session: Session, member: Member, pin, coordinator: Member) -> None:
     if pin and not PIN_PATTERN.match(pin):
         message = _l("A PIN is exactly 4 digits.")
         raise ValidationFailed(message, fields={"pin": message})
-    member.pin_hash = generate_password_hash(pin) if pin else None
+    member.pin_hash = hash_password(pin) if pin else None
     session.flush()
     audit.record(session, coordinator, "member.pin", member=member)
 
 
 def pin_matches(member: Member, pin) -> bool:
-    return bool(member.pin_hash) and isinstance(pin, str) and check_password_hash(member.pin_hash, pin)
+    return bool(member.pin_hash) and isinstance(pin, str) and verify_password(member.pin_hash, pin)
 
 
 def latest_card(session: Session, member_id: int) -> MemberCard | None:

@@ -7,11 +7,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,15 +53,17 @@ def configure_engine(engine: sa.Engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
+    busy_timeout_ms = _busy_timeout_ms()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
         cursor = dbapi_connection.cursor()
+        # First, so that even switching to WAL waits no longer than configured.
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +71,14 @@ def configure_engine(engine: sa.Engine) -> None:
         # A pure reader beside the app (the test suite's own session) may ask for DEFERRED.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _busy_timeout_ms() -> int:
+    """How long a request queues for SQLite's write lock before "database is locked" (the app
+    then answers 503 "try again"): the app's SQLITE_BUSY_TIMEOUT_MS, else 30 s (plain Alembic)."""
+    if not has_app_context():
+        return DEFAULT_BUSY_TIMEOUT_MS
+    return int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS))
 
 
 def drop_async_teardown(app: Flask) -> None:

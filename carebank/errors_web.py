@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .errors import DomainError
-from .extensions import db
+from .extensions import db, login_manager
 
 HTTP_MESSAGES = {
     400: ("bad_request", lambda: _("The request could not be understood.")),
@@ -68,6 +68,45 @@ def _constraint_error(error: IntegrityError):
     return render_template("error.html", status=409, message=text), 409
 
 
+# Seconds a client is asked to wait before retrying after a 503 (a lock is usually held for
+# milliseconds; a full disk needs a person, but an automatic retry every few seconds is cheap).
+RETRY_AFTER_SECONDS = 5
+# SQLite reports bugs (no such table, syntax) as OperationalError too; only these are the
+# database being busy or out of room, which a retry later can get past.
+SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database or disk is full",
+                    "disk i/o error", "unable to open database")
+
+
+def _is_transient(error: OperationalError) -> bool:
+    """On PostgreSQL every OperationalError is: lost connection, lock or statement timeout,
+    deadlock, disk full, shutdown (errors in the SQL itself are ProgrammingError)."""
+    if db.engine.dialect.name != "sqlite":
+        return True
+    return any(text in str(error.orig).lower() for text in SQLITE_TRANSIENT)
+
+
+def _database_unavailable(error: OperationalError):
+    """The database is locked, full or unreachable: nothing was saved, so say "try again"
+    (503 with Retry-After) rather than "something broke"."""
+    if not _is_transient(error):
+        raise error
+    try:
+        db.session.rollback()
+    except Exception:  # a dead connection may refuse even that; the session is discarded anyway
+        current_app.logger.exception("rollback after a database error failed")
+    current_app.logger.error("database unavailable, answered 503: %s", error.orig)
+    # The rest of this request must not touch the database again (it would wait and fail
+    # once more): the page's header and the cache rule see a visitor. The member stays
+    # logged in; only this answer is rendered without their balance.
+    login_manager._update_request_context_with_user()  # anonymous, for this request only
+    text = _("The bank is busy or its storage is full right now. Nothing was saved; "
+             "please try again in a moment.")
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if wants_json():
+        return jsonify(error_body("try_again", text)), 503, headers
+    return render_template("error.html", status=503, message=text), 503, headers
+
+
 def _unexpected_error(error: Exception):
     db.session.rollback()
     current_app.logger.exception("unhandled error")
@@ -79,5 +118,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _constraint_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, _unexpected_error)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from .centres import manages_exchange
@@ -43,8 +44,14 @@ def respond(session: Session, member: Member, post_id, message: str = "") -> Exc
         message=message,
         status=ExchangeStatus.PROPOSED,
     )
-    session.add(exchange)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(exchange)
+            session.flush()
+    except IntegrityError:
+        # Two responses at the same instant: the index on live responses let one through.
+        raise Conflict(_l("You have already responded to this post."),
+                       code="already_responded") from None
     return exchange
 
 
@@ -62,11 +69,23 @@ def _decide(session: Session, member: Member, exchange_id, status: ExchangeStatu
     exchange = get_exchange(session, member, exchange_id)
     if exchange.post.member_id != member.id:
         raise NotAllowed(_l("Only the person who posted can accept or decline."))
-    if exchange.status is not ExchangeStatus.PROPOSED:
+    if exchange.status is not ExchangeStatus.PROPOSED or not _claim_decision(session, exchange, status):
         raise Conflict(_l("This response has already been answered."), code="already_decided")
-    exchange.status = status
-    exchange.decided_at = utcnow()
     return exchange
+
+
+def _claim_decision(session: Session, exchange: Exchange, status: ExchangeStatus) -> bool:
+    """Decide unless someone already did: one conditional UPDATE, so of two owners' phones
+    answering at once only one wins (on PostgreSQL the loser's UPDATE waits for the winner's
+    row lock, then finds the status changed and touches nothing)."""
+    decided = session.execute(
+        sa.update(Exchange)
+        .where(Exchange.id == exchange.id, Exchange.status == ExchangeStatus.PROPOSED)
+        .values(status=status, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.expire(exchange, ["status", "decided_at"])
+    return decided
 
 
 def accept(session: Session, member: Member, exchange_id) -> Exchange:

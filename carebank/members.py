@@ -7,21 +7,19 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .centres import centre_for_neighbourhood, require_coordinator
 from .errors import Conflict, NotFound, ValidationFailed
 from .ledger import open_member_account
 from .models import Member, Role, utcnow
+from .passwords import hash_password, needs_rehash, verify_password
 
 PASSWORD_MIN_LENGTH = 8
 NAME_MAX_LENGTH = 80
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN = re.compile(r"^[0-9+()\-\s]{6,40}$")
 SUPPORTED_LOCALES = ("ko", "en")
-# Checked when the email is unknown, so a login takes as long either way.
-_DUMMY_HASH = generate_password_hash("not a real password")
 
 
 def normalise_email(email) -> str:
@@ -65,7 +63,7 @@ def create_member(
     member = Member(
         name=name,
         email=email,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         role=role,
     )
     _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
@@ -117,14 +115,19 @@ def email_taken(session: Session, email: str) -> bool:
 
 
 def authenticate(session: Session, email, password) -> Member | None:
-    """The member with this email and password, or None."""
+    """The member with this email and password, or None. A matching hash made the old way
+    (werkzeug, or weaker argon2 parameters) is replaced by a fresh argon2id one: flushed here,
+    committed by the caller."""
     member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
-    if not isinstance(password, str):
-        password = ""
     if member is None or not member.has_login or not member.is_active:
-        check_password_hash(_DUMMY_HASH, password)
+        verify_password(None, password)  # as long as a real check: no hint which emails exist
         return None
-    return member if check_password_hash(member.password_hash, password) else None
+    if not verify_password(member.password_hash, password):
+        return None
+    if needs_rehash(member.password_hash):
+        member.password_hash = hash_password(password)
+        session.flush()
+    return member
 
 
 def update_profile(session: Session, member: Member, **fields) -> Member:
@@ -160,13 +163,13 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
 
 
 def change_password(session: Session, member: Member, current: str, new: str) -> None:
-    if not member.has_login or not check_password_hash(member.password_hash, current or ""):
+    if not member.has_login or not verify_password(member.password_hash, current):
         message = _l("The current password is not right.")
         raise ValidationFailed(message, fields={"current_password": message})
     if not isinstance(new, str) or len(new) < PASSWORD_MIN_LENGTH:
         message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
         raise ValidationFailed(message, fields={"new_password": message})
-    member.password_hash = generate_password_hash(new)
+    member.password_hash = hash_password(new)
     session.flush()
 
 

@@ -260,7 +260,15 @@ class Exchange(Base):
     """An agreement that a provider gives time to a receiver, born from a response to a post."""
 
     __tablename__ = "exchanges"
-    __table_args__ = (sa.CheckConstraint("provider_id <> receiver_id", name="distinct_parties"),)
+    __table_args__ = (
+        sa.CheckConstraint("provider_id <> receiver_id", name="distinct_parties"),
+        # One live response per member and post, even when two requests race.
+        sa.Index(
+            "uq_exchanges_one_live_response", "post_id", "responder_id", unique=True,
+            sqlite_where=sa.text("status IN ('proposed', 'accepted')"),
+            postgresql_where=sa.text("status IN ('proposed', 'accepted')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), index=True)
@@ -324,6 +332,21 @@ class Posting(Base):
 
     transaction: Mapped[Transaction] = relationship(back_populates="postings")
     account: Mapped[Account] = relationship()
+
+
+class LedgerSeal(Base):
+    """A transaction's link in the hash chain: the SHA-256 of the previous seal's hash and the
+    transaction's contents, so a row changed behind the app's back no longer matches its seal.
+    Append-only; the database refuses to seal a transaction whose postings do not balance."""
+
+    __tablename__ = "ledger_seals"
+
+    transaction_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("ledger_transactions.id"), primary_key=True, autoincrement=False
+    )
+    # Unique: two seals can never follow the same one, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class ConfirmationCode(Base):

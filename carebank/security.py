@@ -1,13 +1,20 @@
-"""Security headers on every response: a strict Content Security Policy and its companions.
+"""Transport and session security: headers on every response, HSTS and Secure cookies over
+HTTPS, the proxy we trust, and a new session at every login.
 
-The policy allows exactly what the app does: its own scripts, styles, images, manifest and
-service worker, and nothing inline or from another origin. That only holds while templates
-carry no inline <script>, on...= handler, style= attribute or javascript: URL (a test checks
-every template); JS is configured through data- attributes instead.
+The Content Security Policy allows exactly what the app does: its own scripts, styles, images,
+manifest and service worker, and nothing inline or from another origin. That only holds while
+templates carry no inline <script>, on...= handler, style= attribute or javascript: URL (a
+test checks every template); JS is configured through data- attributes instead.
 """
 from __future__ import annotations
 
-from flask import Flask
+import ipaddress
+from urllib.parse import urlsplit
+
+import flask
+from flask import Flask, g, has_request_context, request, session
+from flask_login import login_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Each directive with why its sources are needed; default-src covers anything not listed.
 # Sources the brief's first draft had and the app does not use are left out on purpose:
@@ -44,12 +51,82 @@ HEADERS = {
 }
 
 
+# A browser that once saw this over HTTPS never uses plain HTTP for the site again (a year).
+# Sent over HTTPS only: over HTTP it would be ignored, and it must not stick to localhost.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
 def add_security_headers(response):
     # setdefault: a view that chose its own header (say, a looser policy) keeps it.
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response
 
 
+class Response(flask.Response):
+    """Flask's response, but a cookie asked to be Secure (SESSION_COOKIE_SECURE and
+    REMEMBER_COOKIE_SECURE, on by default) is not, on plain HTTP to this machine."""
+
+    def set_cookie(self, key, *args, secure: bool = False, **kwargs):
+        super().set_cookie(key, *args, secure=secure and not plain_http_to_this_machine(), **kwargs)
+
+
+def plain_http_to_this_machine() -> bool:
+    """Whether this request came over plain HTTP to localhost or a loopback address: the
+    quick start's `flask run`. The traffic never leaves the machine, so Secure protects
+    nothing there, and Safari would refuse such a cookie (and the login with it). Decided by
+    the Host the browser asked for: behind a proxy that forwards HTTPS (TRUST_PROXY) the
+    request is secure whatever the Host says."""
+    if not has_request_context() or request.is_secure:
+        return False
+    try:
+        name = urlsplit(f"//{request.host}").hostname or ""
+        return name == "localhost" or name.endswith(".localhost") or ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name, or a malformed Host header: keep the cookie Secure
+        return False
+
+
+# Session rotation. Flask's session is the signed cookie itself, not an id pointing at server
+# state, so "rotating" it means: start the logged-in session empty instead of adding the login
+# to whatever the browser sent. A session someone planted before the login (on a shared phone,
+# or by a cookie set from a sibling domain) then carries nothing into it — above all not its
+# CSRF secret, which that person would know — and the cookie value changes. What survives a
+# login lives elsewhere: the language in its own cookie, the next page in the URL.
+#
+# Flask-Login's session protection stays "basic" (a session whose address or browser changed
+# is marked not fresh). "strong" would log a member out whenever their phone moves between
+# Wi-Fi and mobile data, which on a carer's rounds is all day; nothing here asks for a
+# fresh login, so "basic" costs nothing.
+#
+# What this cannot do: nothing is kept on the server to revoke, so a copy of a logged-in
+# session cookie still works after logout for up to PERMANENT_SESSION_LIFETIME (31 days from
+# its signing), and a copied remember-me cookie for as long as the secret key stays.
+
+
+def start_session(member, *, remember: bool = False) -> None:
+    """Log the member in on a new, empty session."""
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF keeps this request's token here; it signed the old secret
+    login_user(member, remember=remember)
+
+
+def end_session() -> None:
+    """Log out and forget everything the session held."""
+    session.clear()
+    g.pop("csrf_token", None)
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
+
+
+def trust_proxy(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from TRUST_PROXY proxies (their number), and no one else."""
+    hops = int(app.config.get("TRUST_PROXY") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def register(app: Flask) -> None:
+    trust_proxy(app)
+    app.response_class = Response
     app.after_request(add_security_headers)

@@ -23,7 +23,7 @@ def test_signup_logs_in_and_starts_at_zero(client, session):
     me = client.get("/api/v1/me").get_json()["member"]
     assert me["name"] == "김영자" and me["balance_minutes"] == 0 and me["neighbourhood"] == "효자동"
     stored = session.scalar(sa.select(Member).where(Member.email == "youngja@example.org"))
-    assert stored.password_hash != "long enough" and stored.password_hash.startswith("scrypt:")
+    assert stored.password_hash != "long enough" and stored.password_hash.startswith("$argon2id$")
 
 
 @pytest.mark.parametrize("data, message", [

@@ -1,20 +1,22 @@
 """API v1 endpoints: parse JSON, call a service, commit, answer with finished JSON."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import wraps
 
 from flask import abort, jsonify, request
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from .. import confirmations, exchanges, idempotency, ledger, members, posts
+from .. import confirmations, exchanges, idempotency, ledger, members, posts, rate_limits
 from ..categories import CATEGORIES
 from ..errors import ValidationFailed
 from ..errors_web import error_body
 from ..extensions import db
 from ..policy import current_policy
+from ..security import end_session, start_session
 from ..web import base_url
 from ..web.pwa import CLEAR_SITE_DATA
 from . import api
@@ -58,11 +60,16 @@ def _invalid_field(field: str, message) -> ValidationFailed:
     return ValidationFailed(message, fields={field: message})
 
 
+# NUL, which PostgreSQL cannot store or compare, and lone surrogates (JSON's "\ud800" escape):
+# half of a character, which no database driver can encode.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def text(data: dict, field: str) -> str | None:
     """A text field as sent (None if absent): another JSON type is refused, not ignored, and so
-    is a NUL character, which PostgreSQL cannot store or compare."""
+    is text holding a character no database can store."""
     value = data.get(field)
-    if value is not None and (not isinstance(value, str) or "\x00" in value):
+    if value is not None and (not isinstance(value, str) or UNSTORABLE.search(value)):
         raise _invalid_field(field, _l("Enter this as text."))
     return value
 
@@ -85,23 +92,26 @@ def get_session():
 
 
 @api.post("/session")
+@rate_limits.login
 def log_in():
     data = body()
     member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
     if member is None:
         return jsonify(error_body("invalid_credentials", _l("The email or password is not right."))), 401
-    login_user(member)
+    db.session.commit()  # a password hash made the old way was just replaced
+    start_session(member)
     return jsonify({"member": out.member(member)})
 
 
 @api.delete("/session")
 def log_out():
-    logout_user()
+    end_session()
     # A shared phone keeps nothing of the member: cached pages, the worker and the outbox go.
     return "", 204, {"Clear-Site-Data": CLEAR_SITE_DATA}
 
 
 @api.post("/members")
+@rate_limits.signup
 def sign_up():
     data = body()
     member = members.create_member(
@@ -109,7 +119,7 @@ def sign_up():
         neighbourhood=text(data, "neighbourhood") or "", locale=text(data, "locale"),
     )
     db.session.commit()
-    login_user(member)
+    start_session(member)
     return created({"member": out.member(member)})
 
 
@@ -266,6 +276,7 @@ def make_code(exchange_id: int):
 
 @api.post("/confirmations")
 @login_required
+@rate_limits.redeem
 def redeem():
     """Confirm a visit. With an Idempotency-Key (an offline queue retrying), a replay answers
     the first successful answer again, even if the code has expired since."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from .. import ledger, members, posts
+from .. import ledger, members, posts, rate_limits
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
+from ..security import end_session, start_session
 from . import apply_domain_error, safe_next_url
 from .forms import EmptyForm, LoginForm, PasswordForm, ProfileForm, SignupForm
 from .pwa import CLEAR_SITE_DATA
@@ -18,6 +19,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@rate_limits.signup
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -33,13 +35,14 @@ def signup():
             apply_domain_error(error, form)
         else:
             db.session.commit()
-            login_user(member)
+            start_session(member)
             flash(_("Welcome, %(name)s! Post what you need or what you can offer.", name=member.name), "success")
             return redirect(url_for("posts.new"))
     return render_template("auth/signup.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limits.login
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url(request.args.get("next")))
@@ -47,7 +50,8 @@ def login():
     if form.validate_on_submit():
         member = members.authenticate(db.session, form.email.data, form.password.data)
         if member is not None:
-            login_user(member, remember=form.remember.data)
+            db.session.commit()  # a password hash made the old way was just replaced
+            start_session(member, remember=form.remember.data)
             return redirect(safe_next_url(request.args.get("next")))
         form.password.errors.append(_("The email or password is not right."))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
@@ -57,7 +61,7 @@ def login():
 def logout():
     response = redirect(url_for("main.home"))
     if EmptyForm().validate_on_submit():
-        logout_user()
+        end_session()
         flash(_("You have logged out."), "success")
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA  # a shared phone keeps nothing of them
     return response
@@ -122,5 +126,6 @@ def set_language():
     if current_user.is_authenticated:
         members.update_profile(db.session, current_user, locale=lang)
         db.session.commit()
-    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response

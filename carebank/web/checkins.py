@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import cards, checkins
+from .. import cards, checkins, rate_limits
 from ..errors import DomainError, InsufficientBalance, NotAllowed, ValidationFailed
-from ..extensions import db, limiter
+from ..extensions import db
 from ..i18n import format_minutes
 from ..models import Exchange, MemberCard
 from ..policy import current_policy
@@ -28,8 +27,6 @@ from . import apply_domain_error
 from .forms import DurationMixin
 
 bp = Blueprint("checkins", __name__)
-
-DEFAULT_PIN_RATE_LIMIT = "10 per minute"
 
 
 class CheckinForm(DurationMixin, FlaskForm):
@@ -41,20 +38,9 @@ class CheckinForm(DurationMixin, FlaskForm):
     request_token = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-def _pin_rate_limit() -> str:
-    return current_app.config.get("CHECKIN_PIN_RATE_LIMIT", DEFAULT_PIN_RATE_LIMIT)
-
-
-def _per_member() -> str:
-    # Per carer, not per address: carers share a centre's Wi-Fi, and phones change address.
-    if current_user.is_authenticated:
-        return f"member:{current_user.get_id()}"
-    return get_remote_address()
-
-
 @bp.route("/card/<token>", methods=["GET", "POST"])
-@limiter.limit(_pin_rate_limit, methods=["POST"], key_func=_per_member)
 @login_required
+@rate_limits.pin
 def card(token: str):
     """The page a scanned member card opens. Refusals show the error page: 400 not a card,
     404 unknown card, 409 replaced, blocked or locked, 403 no agreed exchange."""

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from .. import confirmations, exchanges
+from .. import confirmations, exchanges, rate_limits
 from ..errors import Conflict, DomainError, Expired, InsufficientBalance
 from ..extensions import db
 from ..i18n import format_minutes
@@ -160,6 +160,7 @@ def _redeemer(found: ConfirmationCode):
 
 @bp.route("/c/<text>", methods=["GET", "POST"])
 @login_required
+@rate_limits.redeem
 def confirm_code(text: str):
     """The page a phone camera opens. Refusals raise and show the error page with their
     status: 400 not a code, 403 not yours to confirm, 409 balance too low, 410 expired."""
@@ -207,6 +208,7 @@ def _redeem(text: str):
 
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
+@rate_limits.redeem
 def confirm_form():
     """Type or paste a code (or its whole link) when the camera cannot scan it."""
     form = RedeemForm()

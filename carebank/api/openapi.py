@@ -1,0 +1,407 @@
+"""The OpenAPI 3.1 description of API v1, served at GET /api/openapi.json.
+
+Enums and limits are read from the code that enforces them (categories, model enums, field
+lengths, the bank's minutes policy), so the description cannot drift from the rules; a test
+checks that every route is described and only those, and the fuzzing test checks every
+answer against it.
+"""
+from __future__ import annotations
+
+from flask import jsonify
+
+from .. import exchanges, idempotency, ledger, members, posts
+from ..categories import CATEGORIES
+from ..confirmations import ALPHABET, CODE_LENGTH
+from ..models import ExchangeStatus, PostKind, PostStatus, Role, TransactionKind
+from ..policy import Policy, current_policy
+from . import api
+from .views import MAX_ID
+
+PREFIX = "/api/v1"
+SPEC_PATH = "/api/openapi.json"
+
+# --- schema helpers -----------------------------------------------------------------------------
+
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+DATE_TIME = {"type": "string", "format": "date-time"}
+# A text field that must hold more than spaces (the server strips it first).
+NOT_BLANK = r"\S"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def enum_of(enum_class) -> dict:
+    return {"type": "string", "enum": [member.value for member in enum_class]}
+
+
+def text(max_length: int | None = None, **extra) -> dict:
+    schema = {"type": "string", **extra}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
+
+
+def shape(properties: dict, required: list[str] | None = None) -> dict:
+    """An answer's object: every property always present, nothing else."""
+    return {"type": "object", "properties": properties,
+            "required": list(properties) if required is None else required,
+            "additionalProperties": False}
+
+
+def request_shape(properties: dict, required: list[str]) -> dict:
+    """A request body: other properties are ignored, so they are allowed."""
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def minutes(maximum: int) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": maximum}
+
+
+# --- components ---------------------------------------------------------------------------------
+
+def answer_schemas(policy: Policy) -> dict:
+    """The finished objects the API answers with (carebank/api/serialize.py)."""
+    member = {"id": ID_SCHEMA, "name": text(), "neighbourhood": text(), "balance_minutes": {"type": "integer"}}
+    return {
+        "Member": shape(member),
+        "Profile": shape({
+            **member, "email": nullable(text()), "languages": text(), "offers_text": text(),
+            "phone": nullable(text()), "locale": nullable({"type": "string", "enum": list(members.SUPPORTED_LOCALES)}),
+            "role": enum_of(Role),
+        }),
+        "Post": shape({
+            "id": ID_SCHEMA, "kind": enum_of(PostKind), "category": text(), "category_name": text(),
+            "title": text(posts.TITLE_MAX_LENGTH), "description": text(posts.DESCRIPTION_MAX_LENGTH),
+            "minutes": minutes(posts.MAX_POST_MINUTES), "neighbourhood": text(80), "status": enum_of(PostStatus),
+            "member_id": ID_SCHEMA, "starts_at": nullable(DATE_TIME), "ends_at": nullable(DATE_TIME),
+            "created_at": DATE_TIME, "expires_at": DATE_TIME,
+        }),
+        "Exchange": shape({
+            "id": ID_SCHEMA, "post_id": ID_SCHEMA, "provider_id": ID_SCHEMA, "receiver_id": ID_SCHEMA,
+            "status": enum_of(ExchangeStatus), "message": text(exchanges.MESSAGE_MAX_LENGTH),
+            "created_at": DATE_TIME,
+        }),
+        "Transaction": shape({
+            "id": ID_SCHEMA, "kind": enum_of(TransactionKind), "exchange_id": nullable(ID_SCHEMA),
+            # null: the community pool's side of a donation or a grant.
+            "from_member_id": nullable(ID_SCHEMA), "to_member_id": nullable(ID_SCHEMA),
+            "minutes": {"type": "integer", "minimum": 1}, "memo": text(ledger.MEMO_MAX_LENGTH),
+            "created_at": DATE_TIME,
+        }),
+        "LedgerEntry": shape({
+            "transaction_id": ID_SCHEMA, "kind": enum_of(TransactionKind),
+            "minutes": {"type": "integer", "not": {"const": 0}, "description": "Signed: + received, − given."},
+            "counterparty_id": nullable(ID_SCHEMA), "counterparty_name": nullable(text()),
+            "exchange_id": nullable(ID_SCHEMA), "memo": text(ledger.MEMO_MAX_LENGTH), "created_at": DATE_TIME,
+        }),
+        "ConfirmationCode": shape({
+            "id": ID_SCHEMA, "code": {"type": "string", "pattern": f"^[0-7][{ALPHABET}]{{{CODE_LENGTH - 1}}}$"},
+            "display_code": text(description="The code in groups of four, to read aloud or type."),
+            "url": text(description="The confirmation page for the code, shown as a QR code."),
+            "minutes": minutes(policy.max_minutes), "exchange_id": ID_SCHEMA, "expires_at": DATE_TIME,
+        }),
+        "Category": shape({"slug": {"type": "string", "enum": list(CATEGORIES)}, "name": text()}),
+        "Error": shape({"error": shape({
+            "code": text(minLength=1, description="Stable, for programs: e.g. insufficient_balance."),
+            "message": text(minLength=1, description="For people, in the request's language."),
+            "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "The message for each field that was refused."},
+        }, required=["code", "message"])}),
+    }
+
+
+def request_schemas(policy: Policy) -> dict:
+    """The JSON bodies the API accepts. Text never holds a NUL character (refused with 400)."""
+    member_id = {**ID_SCHEMA, "description": "The member number."}
+    memo = nullable(text(ledger.MEMO_MAX_LENGTH))
+    return {
+        "LogIn": request_shape({"email": text(), "password": text()}, ["email", "password"]),
+        "SignUp": request_shape({
+            "name": text(members.NAME_MAX_LENGTH, pattern=NOT_BLANK), "email": text(254, format="email"),
+            "password": text(minLength=members.PASSWORD_MIN_LENGTH), "neighbourhood": nullable(text(80)),
+            "locale": nullable(text(description="ko or en; anything else means the browser's language.")),
+        }, ["name", "email", "password"]),
+        "ProfileChange": request_shape({
+            "name": text(members.NAME_MAX_LENGTH, pattern=NOT_BLANK), "neighbourhood": nullable(text(80)),
+            "languages": nullable(text(80)), "offers_text": nullable(text(2000)),
+            "phone": nullable(text(40, pattern=r"^[0-9+()\-\s]*$", description="Empty to remove it.")),
+            "locale": nullable(text()),
+        }, []),
+        "NewPost": request_shape({
+            "kind": enum_of(PostKind), "category": {"type": "string", "enum": list(CATEGORIES)},
+            "title": text(posts.TITLE_MAX_LENGTH, pattern=NOT_BLANK),
+            "description": nullable(text(posts.DESCRIPTION_MAX_LENGTH)), "minutes": minutes(posts.MAX_POST_MINUTES),
+            "neighbourhood": nullable(text(description="Defaults to the member's own.")),
+            "starts_at": nullable({**DATE_TIME, "description": "With a time zone."}),
+            "ends_at": nullable({**DATE_TIME, "description": "With a time zone, after starts_at."}),
+        }, ["kind", "category", "title", "minutes"]),
+        "Response": request_shape({"message": nullable(text(exchanges.MESSAGE_MAX_LENGTH))}, []),
+        "NewCode": request_shape({"minutes": minutes(policy.max_minutes)}, ["minutes"]),
+        "Redemption": request_shape({
+            "code": text(description="The code as shown, typed (any case, with spaces or dashes) or its URL."),
+        }, ["code"]),
+        "Gift": request_shape({"to_member_id": member_id, "minutes": minutes(policy.max_minutes), "memo": memo},
+                              ["to_member_id", "minutes"]),
+        "Donation": request_shape({"minutes": minutes(policy.max_minutes), "memo": memo}, ["minutes"]),
+        "Grant": request_shape({
+            "to_member_id": member_id, "minutes": minutes(policy.max_minutes),
+            "memo": text(ledger.MEMO_MAX_LENGTH, pattern=NOT_BLANK, description="The reason, shown to the member."),
+        }, ["to_member_id", "minutes", "memo"]),
+    }
+
+
+ERRORS = {
+    "400": "Refused input: not a JSON object (invalid_json), a field (`fields` names it), or a missing or "
+           "stale CSRF token (csrf_failed).",
+    "401": "Not logged in (unauthorized), or wrong email or password (invalid_credentials).",
+    "403": "Not allowed for this member.",
+    "404": "No such thing (or an id out of range).",
+    "409": "The state does not allow it: already done, ended, or the balance floor (insufficient_balance).",
+    "410": "The confirmation code has expired (code_expired).",
+    "422": "The Idempotency-Key was already used for a different request.",
+    "429": "Too many tries: wait Retry-After seconds (too_many_requests).",
+    "503": "The database is busy or full: nothing was saved; retry after Retry-After seconds (try_again).",
+}
+# Answers that say when to come back.
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                               "schema": {"type": "integer", "minimum": 0}}}
+
+
+def error_response(status: str) -> dict:
+    response = {"description": ERRORS[status], "content": {"application/json": {"schema": ref("Error")}}}
+    if status in ("429", "503"):
+        response["headers"] = RETRY_AFTER
+    return response
+
+
+def components(policy: Policy) -> dict:
+    return {
+        "schemas": {**answer_schemas(policy), **request_schemas(policy)},
+        "responses": {status: error_response(status) for status in ERRORS},
+        "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                        "description": "The session cookie set by logging in or signing up."},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                     "description": "The csrf_token from GET /api/v1/session, on every unsafe method."},
+        },
+    }
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+MEMBER = [{"session": []}]
+MEMBER_CSRF = [{"session": [], "csrf": []}]
+ANYONE = [{}, {"session": []}]
+
+
+def json_body(schema_name: str, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": ref(schema_name)}}}
+
+
+def ok(description: str, properties: dict | None = None, schema: dict | None = None) -> dict:
+    schema = schema or shape(properties)
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def op(summary: str, success: dict, errors: str = "", *, security=MEMBER, body=None, parameters=(),
+       description: str | None = None, database: bool = True) -> dict:
+    """One operation: its success answers ({status: response}) and its error statuses (and 503
+    when it uses the database, which may be locked or full)."""
+    responses = {str(status): answer for status, answer in success.items()}
+    statuses = errors.split() + (["503"] if database else [])
+    responses.update({status: {"$ref": f"#/components/responses/{status}"} for status in statuses})
+    operation = {"summary": summary, "security": security, "responses": responses}
+    if body:
+        operation["requestBody"] = body
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if description:
+        operation["description"] = description
+    return operation
+
+
+def path_id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": ID_SCHEMA}
+
+
+def query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def one(name: str, schema: str, description: str) -> dict:
+    return ok(description, {name: ref(schema)})
+
+
+def many(name: str, schema: str, description: str) -> dict:
+    return ok(description, {name: {"type": "array", "items": ref(schema)}})
+
+
+def session_paths() -> dict:
+    member_or_none = {"member": nullable(ref("Member")), "csrf_token": text(minLength=1)}
+    return {
+        "/session": {
+            "get": op("Who is logged in, and the CSRF token for unsafe methods",
+                      {200: ok("The member (null when logged out) and a CSRF token.", member_or_none)},
+                      security=ANYONE),
+            "post": op("Log in", {200: one("member", "Member", "Logged in: the session cookie is set.")},
+                       "400 401 429", security=MEMBER_CSRF, body=json_body("LogIn")),
+            "delete": op("Log out", {204: {"description": "Logged out; the phone's cached data is cleared."}},
+                         "400", security=MEMBER_CSRF),
+        },
+        "/members": {
+            "post": op("Sign up (and log in)", {201: one("member", "Member", "The new member, at zero.")},
+                       "400 409 429", security=MEMBER_CSRF, body=json_body("SignUp")),
+        },
+        "/me": {
+            "get": op("The logged-in member with their profile", {200: ok("The member.", {
+                "member": ref("Member"), "profile": ref("Profile")})}, "401"),
+            "patch": op("Change one's profile (only the fields sent)", {200: ok("The changed member.", {
+                "member": ref("Member"), "profile": ref("Profile")})}, "400 401",
+                security=MEMBER_CSRF, body=json_body("ProfileChange")),
+        },
+        "/members/{member_id}": {
+            "get": op("Another member (without their contact details)",
+                      {200: one("member", "Member", "The member.")}, "401 404", parameters=[path_id("member_id")]),
+        },
+        "/categories": {
+            "get": op("The care categories", {200: many("categories", "Category", "Slugs with their names.")},
+                      security=ANYONE, database=False),
+        },
+    }
+
+
+def post_paths() -> dict:
+    post_id = path_id("post_id")
+    filters = [
+        query("kind", text(), "need or offer; other values do not filter."),
+        query("category", text(), "A category slug; other values do not filter."),
+        query("neighbourhood", text(), "Exact neighbourhood, any case."),
+        query("q", text(), "Words in the title or description, any case."),
+        query("offset", {"type": "integer"}, "Posts to skip (50 a page); out of range is clamped."),
+    ]
+    match = shape({"post": ref("Post"), "score": {"type": "number", "minimum": 0, "maximum": 1}})
+    return {
+        "/posts": {
+            "get": op("Open posts, newest first", {200: many("posts", "Post", "Up to 50 posts.")}, "400",
+                      security=ANYONE, parameters=filters),
+            "post": op("Post a need or an offer", {201: one("post", "Post", "The new, open post.")},
+                       "400 401", security=MEMBER_CSRF, body=json_body("NewPost")),
+        },
+        "/posts/mine": {"get": op("One's own posts, open first", {200: many("posts", "Post", "The posts.")}, "401")},
+        "/posts/{post_id}": {
+            "get": op("A post", {200: one("post", "Post", "The post.")}, "404", security=ANYONE,
+                      parameters=[post_id]),
+        },
+        "/posts/{post_id}/close": {
+            "post": op("Close one's post (proposals not yet accepted are cancelled)",
+                       {200: one("post", "Post", "The closed post.")}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, parameters=[post_id]),
+        },
+        "/posts/{post_id}/matches": {
+            "get": op("Posts of the other kind that fit, best first", {200: ok("Up to 10 matches.", {
+                "matches": {"type": "array", "items": match}})}, "401 404", parameters=[post_id]),
+        },
+        "/posts/{post_id}/responses": {
+            "post": op("Respond to a post: proposes an exchange", {201: one("exchange", "Exchange", "Proposed.")},
+                       "400 401 403 404 409", security=MEMBER_CSRF, parameters=[post_id],
+                       body=json_body("Response", required=False)),
+        },
+    }
+
+
+def exchange_paths(policy: Policy) -> dict:
+    exchange_id = path_id("exchange_id")
+
+    def action(summary: str) -> dict:
+        return {"post": op(summary, {200: one("exchange", "Exchange", "The exchange.")}, "400 401 403 404 409",
+                           security=MEMBER_CSRF, parameters=[exchange_id])}
+
+    return {
+        "/exchanges": {"get": op("One's exchanges", {200: many("exchanges", "Exchange", "Open ones first.")}, "401")},
+        "/exchanges/{exchange_id}": {
+            "get": op("An exchange (its two parties only)", {200: one("exchange", "Exchange", "The exchange.")},
+                      "401 403 404", parameters=[exchange_id]),
+        },
+        "/exchanges/{exchange_id}/accept": action("The post's owner accepts a response"),
+        "/exchanges/{exchange_id}/decline": action("The post's owner declines a response"),
+        "/exchanges/{exchange_id}/cancel": action("Either party cancels the exchange"),
+        "/exchanges/{exchange_id}/confirmation-codes": {
+            "post": op("A single-use code the other party redeems to confirm a visit",
+                       {201: ok("The code and its URL (for a QR code).", schema=ref("ConfirmationCode"))},
+                       "400 401 403 404 409", security=MEMBER_CSRF, parameters=[exchange_id],
+                       body=json_body("NewCode"),
+                       description=f"Valid for {policy.code_ttl_seconds} seconds; only the other party redeems it."),
+        },
+    }
+
+
+def ledger_paths() -> dict:
+    key = {"name": idempotency.HEADER, "in": "header", "required": False,
+           "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
+           "description": "Retrying with the same key answers the first success again, even after the "
+                          "code expired."}
+    transaction = {"transaction": ref("Transaction")}
+    return {
+        "/confirmations": {
+            "post": op("Redeem a confirmation code: the visit's minutes move", {
+                201: ok("Confirmed now.", transaction),
+                200: ok("Already confirmed by this member: the same transaction.", transaction),
+            }, "400 401 403 409 410 422 429", security=MEMBER_CSRF, body=json_body("Redemption"), parameters=[key]),
+        },
+        "/ledger": {
+            "get": op("One's balance and history, newest first", {200: ok("Up to 200 entries.", {
+                "balance_minutes": {"type": "integer"},
+                "entries": {"type": "array", "items": ref("LedgerEntry")}})}, "401"),
+        },
+        "/transfers": {
+            "post": op("Give minutes to another member", {201: one("transaction", "Transaction", "Given.")},
+                       "400 401 404 409", security=MEMBER_CSRF, body=json_body("Gift")),
+        },
+        "/donations": {
+            "post": op("Give minutes to the community pool", {201: one("transaction", "Transaction", "Given.")},
+                       "400 401 409", security=MEMBER_CSRF, body=json_body("Donation")),
+        },
+        "/grants": {
+            "post": op("A coordinator grants pool minutes to a member of their centre",
+                       {201: one("transaction", "Transaction", "Granted.")}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, body=json_body("Grant")),
+        },
+        "/pool": {
+            "get": op("The community pool's balance", {200: ok("The balance.", {
+                "balance_minutes": {"type": "integer", "minimum": 0}})}, "401"),
+        },
+    }
+
+
+def describe(policy: Policy) -> dict:
+    """The whole OpenAPI document for this bank's policy (its minutes limits)."""
+    paths = {**session_paths(), **post_paths(), **exchange_paths(policy), **ledger_paths()}
+    spec_path = {"get": {"summary": "This description", "security": [], "responses": {
+        "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "carebank API", "version": "1",
+            "description": "The JSON API of the care time bank. Log in (POST /api/v1/session) to get the "
+                           "session cookie; send the csrf_token from GET /api/v1/session as X-CSRFToken "
+                           "with every POST, PATCH and DELETE. Minutes are whole numbers. Errors answer "
+                           "{\"error\": {\"code\", \"message\", \"fields\"?}} in the request's language.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": {SPEC_PATH: spec_path, **{PREFIX + path: item for path, item in paths.items()}},
+        "components": components(policy),
+    }
+
+
+def openapi_json():
+    return jsonify(describe(current_policy()))
+
+
+# Outside the blueprint's /api/v1 prefix, beside the versions it describes.
+api.record_once(lambda state: state.app.add_url_rule(SPEC_PATH, "api.openapi", openapi_json, methods=["GET"]))

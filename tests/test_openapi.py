@@ -1,0 +1,252 @@
+"""The OpenAPI description at /api/openapi.json stays true: it describes every API route and
+only those, it is valid OpenAPI 3.1, and what a whole journey through the API answers (the
+errors on the way included) validates against the schemas it documents."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import jsonschema_rs
+import pytest
+from conftest import PASSWORD, logged_in
+from flask_limiter.util import get_qualified_name
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+from carebank import confirmations
+from carebank.api.openapi import describe
+from carebank.extensions import limiter
+from carebank.models import Exchange, Role, utcnow
+from carebank.policy import Policy
+
+API = "/api/v1"
+SESSION_COOKIE = describe(Policy())["components"]["securitySchemes"]["session"]["name"]
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+@pytest.fixture
+def spec(app) -> dict:
+    return describe(Policy.from_config(app.config))
+
+
+def spec_operations(spec: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method in METHODS}
+
+
+def app_views(app):
+    """(method, path, view) of every route under /api/, Flask's <int:x> written {x}."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                yield method, path, app.view_functions[rule.endpoint]
+
+
+def pointed_at(spec: dict, reference: str):
+    """What a local $ref ("#/components/...") points at; KeyError if nothing."""
+    assert reference.startswith("#/"), reference
+    node = spec
+    for part in reference[2:].split("/"):
+        node = node[part]
+    return node
+
+
+# --- the description itself -----------------------------------------------------------------------
+
+def test_every_api_route_is_described_and_nothing_else(app, spec):
+    assert spec_operations(spec) == {(method, path) for method, path, _ in app_views(app)}
+
+
+def test_the_description_is_valid_openapi_3_1(spec):
+    OPENAPI_31_VALIDATOR.validate(spec)
+    for schema in spec["components"]["schemas"].values():
+        jsonschema_rs.meta.validate(schema)  # each one a valid JSON Schema 2020-12 as well
+
+
+def test_every_reference_points_at_something(spec):
+    references = re.findall(r"'\$ref': '([^']+)'", str(spec))
+    assert len(references) > 50
+    for reference in references:
+        pointed_at(spec, reference)
+
+
+def test_path_parameters_are_the_ones_in_the_path(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
+
+
+def test_the_description_is_served_to_anyone_as_json_and_follows_the_policy(app, client):
+    app.config["MAX_MINUTES_PER_TRANSFER"] = 600
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    served = response.get_json()
+    assert served == describe(Policy.from_config(app.config))
+    assert served["components"]["schemas"]["Gift"]["properties"]["minutes"]["maximum"] == 600
+
+
+def test_rate_limited_operations_and_only_those_document_429(app, spec):
+    with app.test_request_context():  # the limits are read from the config when a request comes
+        limited = {(method, path) for method, path, view in app_views(app)
+                   if any(limit.methods is None or method.lower() in limit.methods
+                          for limit in limiter.limit_manager.decorated_limits(get_qualified_name(view)))}
+    documented = {(method.upper(), path) for path, item in spec["paths"].items()
+                  for method, operation in item.items() if "429" in operation["responses"]}
+    assert limited and documented == limited
+
+
+# --- real answers against it -----------------------------------------------------------------------
+
+class Contract:
+    """Checks answers against the description: a documented status, and a JSON body valid
+    against that status's schema (formats too) or no body where none is documented."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.seen: set[tuple[str, str]] = set()
+
+    def template(self, path: str) -> str:
+        if path in self.spec["paths"]:  # /posts/mine before /posts/{post_id}
+            return path
+        for template in self.spec["paths"]:
+            if re.fullmatch(re.sub(r"{\w+}", "[^/]+", template), path):
+                return template
+        raise AssertionError(f"{path} is not described")
+
+    def check(self, response, status: int):
+        method, path = response.request.method, response.request.path
+        assert response.status_code == status, (method, path, response.get_data(as_text=True))
+        template = self.template(path)
+        documented = self.spec["paths"][template][method.lower()]["responses"].get(str(status))
+        assert documented, f"{method} {template} answered {status}, which is not documented"
+        self.seen.add((method, template))
+        documented = pointed_at(self.spec, documented["$ref"]) if "$ref" in documented else documented
+        for header in documented.get("headers", {}):
+            assert response.headers.get(header, "").isdigit(), (method, path, status, header)
+        if "content" not in documented:
+            assert not response.get_data()
+            return None
+        assert response.mimetype == "application/json"
+        schema = {**documented["content"]["application/json"]["schema"], "components": self.spec["components"]}
+        validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        problems = [f"{e.instance_path}: {e.message}" for e in validator.iter_errors(response.get_json())]
+        assert not problems, (method, path, status, problems)
+        return response.get_json()
+
+
+@pytest.fixture
+def contract(spec):
+    return Contract(spec)
+
+
+@pytest.fixture
+def people(app, make_member):
+    """A provider and a coordinator of the centre, and a stranger, each on their own phone."""
+    return (logged_in(app, make_member("Alex")), logged_in(app, make_member("Coordinator", role=Role.COORDINATOR)),
+            logged_in(app, make_member("Stranger")))
+
+
+def test_a_journey_through_the_api_answers_as_documented(app, client, session, policy, people, contract):
+    provider, coordinator, stranger = people
+    ok = contract.check
+    me = visit_and_sign_up(client, ok)
+    need = post_and_browse(client, provider, ok)
+    exchange = respond_and_accept(client, provider, stranger, ok, need["id"])
+    confirm_visit(client, provider, session, policy, ok, exchange["id"])
+    move_minutes(client, coordinator, ok, me["id"], provider.get(f"{API}/me").get_json()["member"]["id"])
+    decline_cancel_and_close(client, provider, ok)
+    limited_logins(app, ok)
+    assert contract.seen == spec_operations(contract.spec)  # every operation was checked
+
+
+def visit_and_sign_up(client, ok) -> dict:
+    ok(client.get(f"{API}/session"), 200)
+    ok(client.get(f"{API}/categories"), 200)
+    ok(client.get("/api/openapi.json"), 200)
+    ok(client.get(f"{API}/me"), 401)
+    ok(client.post(f"{API}/members", json={"name": "Kim", "email": "nobody", "password": PASSWORD}), 400)
+    ok(client.post(f"{API}/members", json={"name": "Kim", "email": "kim@example.org", "password": PASSWORD,
+                                           "neighbourhood": "Hyoja-dong", "locale": "ko"}), 201)
+    ok(client.post(f"{API}/members", json={"name": "Kim", "email": "kim@example.org", "password": PASSWORD}), 409)
+    assert client.get_cookie(SESSION_COOKIE)  # the cookie the description names
+    ok(client.delete(f"{API}/session"), 204)
+    ok(client.post(f"{API}/session", json={"email": "kim@example.org", "password": "wrong password"}), 401)
+    ok(client.post(f"{API}/session", json={"email": "kim@example.org", "password": PASSWORD}), 200)
+    ok(client.patch(f"{API}/me", json={"phone": "call me"}), 400)
+    ok(client.patch(f"{API}/me", json={"languages": "Korean", "phone": "010-1234-5678"}), 200)
+    return ok(client.get(f"{API}/me"), 200)["member"]
+
+
+def post_and_browse(client, provider, ok) -> dict:
+    ok(provider.post(f"{API}/posts", json={"kind": "offer", "category": "escort", "title": "Walks to the clinic",
+                                            "minutes": 60}), 201)
+    need = ok(client.post(f"{API}/posts", json={
+        "kind": "need", "category": "escort", "title": "Walk to the clinic", "description": "Tuesday",
+        "minutes": 90, "starts_at": "2030-05-07T10:00:00+09:00", "ends_at": "2030-05-07T12:00:00+09:00"}), 201)["post"]
+    ok(client.post(f"{API}/posts", json={"kind": "need", "category": "escort", "title": " ", "minutes": 90}), 400)
+    assert ok(client.get(f"{API}/posts?kind=need&q=clinic"), 200)["posts"]
+    ok(client.get(f"{API}/posts/{need['id']}"), 200)
+    ok(client.get(f"{API}/posts/999"), 404)
+    ok(client.get(f"{API}/posts/mine"), 200)
+    assert ok(client.get(f"{API}/posts/{need['id']}/matches"), 200)["matches"]
+    return need
+
+
+def respond_and_accept(client, provider, stranger, ok, post_id: int) -> dict:
+    exchange = ok(provider.post(f"{API}/posts/{post_id}/responses", json={"message": "I can"}), 201)["exchange"]
+    ok(provider.post(f"{API}/posts/{post_id}/responses"), 409)
+    ok(client.post(f"{API}/posts/{post_id}/responses"), 403)
+    ok(provider.get(f"{API}/exchanges"), 200)
+    ok(stranger.get(f"{API}/exchanges/{exchange['id']}"), 403)
+    ok(stranger.post(f"{API}/exchanges/{exchange['id']}/accept"), 403)
+    ok(client.post(f"{API}/exchanges/{exchange['id']}/accept"), 200)
+    ok(client.post(f"{API}/exchanges/{exchange['id']}/accept"), 409)
+    return ok(provider.get(f"{API}/exchanges/{exchange['id']}"), 200)["exchange"]
+
+
+def confirm_visit(client, provider, session, policy, ok, exchange_id: int) -> None:
+    url = f"{API}/exchanges/{exchange_id}/confirmation-codes"
+    ok(provider.post(url, json={"minutes": 0}), 400)
+    code = ok(provider.post(url, json={"minutes": 90}), 201)["code"]
+    key = {"Idempotency-Key": "visit-1"}
+    ok(client.post(f"{API}/confirmations", json={"code": code}, headers=key), 201)
+    ok(client.post(f"{API}/confirmations", json={"code": code}, headers=key), 201)  # the stored answer
+    ok(client.post(f"{API}/confirmations", json={"code": code}), 200)
+    other = ok(provider.post(url, json={"minutes": 30}), 201)["code"]
+    ok(client.post(f"{API}/confirmations", json={"code": other}, headers=key), 422)
+    ok(provider.post(f"{API}/confirmations", json={"code": other}), 403)
+    long_ago = utcnow() - timedelta(seconds=policy.code_ttl_seconds + 60)
+    maker = session.get(Exchange, exchange_id).provider
+    _, expired = confirmations.make_code(session, maker, exchange_id, 30, policy, now=long_ago)
+    session.commit()
+    ok(client.post(f"{API}/confirmations", json={"code": expired}), 410)
+    ok(client.get(f"{API}/ledger"), 200)
+
+
+def move_minutes(client, coordinator, ok, me_id: int, provider_id: int) -> None:
+    ok(client.post(f"{API}/transfers", json={"to_member_id": provider_id, "minutes": 30, "memo": "Thanks"}), 201)
+    ok(client.post(f"{API}/transfers", json={"to_member_id": 999, "minutes": 30}), 404)
+    ok(client.post(f"{API}/transfers", json={"to_member_id": provider_id, "minutes": 1440}), 409)
+    ok(client.post(f"{API}/donations", json={"minutes": 60, "memo": None}), 201)
+    ok(client.get(f"{API}/pool"), 200)
+    ok(client.post(f"{API}/grants", json={"to_member_id": provider_id, "minutes": 30, "memo": "Help"}), 403)
+    ok(coordinator.post(f"{API}/grants", json={"to_member_id": me_id, "minutes": 30, "memo": "Winter help"}), 201)
+    ok(coordinator.get(f"{API}/members/{me_id}"), 200)
+    ok(coordinator.get(f"{API}/members/999"), 404)
+
+
+def decline_cancel_and_close(client, provider, ok) -> None:
+    for action, status in (("decline", "declined"), ("cancel", "cancelled")):
+        need = ok(client.post(f"{API}/posts", json={"kind": "need", "category": "meals", "title": "Soup",
+                                                    "minutes": 30}), 201)["post"]
+        exchange = ok(provider.post(f"{API}/posts/{need['id']}/responses"), 201)["exchange"]
+        assert ok(client.post(f"{API}/exchanges/{exchange['id']}/{action}"), 200)["exchange"]["status"] == status
+        ok(client.post(f"{API}/posts/{need['id']}/close"), 200)
+        ok(client.post(f"{API}/posts/{need['id']}/close"), 409)
+
+
+def limited_logins(app, ok) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "1 per minute"
+    visitor = app.test_client()
+    ok(visitor.post(f"{API}/session", json={"email": "kim@example.org", "password": "guess"}), 401)
+    ok(visitor.post(f"{API}/session", json={"email": "kim@example.org", "password": "guess again"}), 429)

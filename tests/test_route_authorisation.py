@@ -1,0 +1,201 @@
+"""Who may use which route, checked on EVERY route in the URL map outside the console (which
+tests/test_console_access.py covers), so a route added later is covered too:
+
+- a visitor is sent to log in (pages) or gets 401 (API) everywhere but the public routes;
+- a member who is not a party to an exchange, code, check-in or post, and a coordinator of
+  another centre, are refused (403 or 404) on every route that names one, and the database
+  is exactly as before;
+- the rightful party passes the same routes, so the refusals are not an accident of wrong ids.
+"""
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD, logged_in
+from flask import url_for
+
+from carebank import cards, confirmations, create_app, exchanges, ledger, posts
+from carebank.database import Base
+from carebank.members import create_member, register_resident
+from carebank.models import CardCheckin, CheckinConsent, Role
+from config import TestConfig
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+# What a visitor may use without logging in (endpoint, method).
+PUBLIC = {
+    ("main.home", "GET"), ("posts.browse", "GET"), ("posts.detail", "GET"),
+    ("auth.login", "GET"), ("auth.login", "POST"), ("auth.signup", "GET"), ("auth.signup", "POST"),
+    ("auth.logout", "POST"), ("auth.set_language", "POST"),
+    ("pwa.manifest", "GET"), ("pwa.offline", "GET"), ("pwa.service_worker", "GET"),
+    ("api.openapi", "GET"), ("api.categories", "GET"), ("api.list_posts", "GET"), ("api.get_post", "GET"),
+    ("api.get_session", "GET"), ("api.log_in", "POST"), ("api.log_out", "DELETE"), ("api.sign_up", "POST"),
+}
+
+# Routes naming an object that only some may act on, with who rightfully may: the owner of
+# the post or receiver of the visit ("alice"), or the carer who makes codes and check-ins ("bob").
+PARTY_ROUTES = {
+    ("exchanges.detail", "GET"): "alice", ("exchanges.accept", "POST"): "alice",
+    ("exchanges.decline", "POST"): "alice", ("exchanges.cancel", "POST"): "bob",
+    ("exchanges.make_code", "POST"): "bob", ("exchanges.code", "GET"): "bob",
+    ("exchanges.confirm_code", "GET"): "alice", ("exchanges.confirm_code", "POST"): "alice",
+    ("exchanges.confirm_form", "POST"): "alice",  # the code is in the form
+    ("disputes.new", "GET"): "alice", ("disputes.new", "POST"): "alice",
+    ("checkins.card", "GET"): "bob", ("checkins.card", "POST"): "bob", ("checkins.result", "GET"): "bob",
+    ("posts.close", "POST"): "alice", ("posts.accept", "POST"): "alice", ("posts.decline", "POST"): "alice",
+    ("api.get_exchange", "GET"): "alice", ("api.accept", "POST"): "alice", ("api.decline", "POST"): "alice",
+    ("api.cancel", "POST"): "bob", ("api.make_code", "POST"): "bob", ("api.close_post", "POST"): "alice",
+    ("api.redeem", "POST"): "alice",  # the code is in the body
+    # The member is in the body: a coordinator grants only to their own centre's members.
+    ("api.grant", "POST"): "cora", ("ledger.grant", "POST"): "cora",
+}
+
+# Forms that show a refusal under the field that named the object (400), as they would for
+# a mistyped number, rather than on an error page: what they must say.
+REFUSED_ON_THE_FORM = {("ledger.grant", "POST"): "That member does not exist."}
+
+# Routes naming an object that every member may use, and why.
+ANY_MEMBER = {
+    ("auth.member", "GET"): "profiles are shown to every member",
+    ("api.get_member", "GET"): "profiles are shown to every member",
+    ("posts.respond", "POST"): "answering someone else's post is the point",
+    ("api.respond", "POST"): "answering someone else's post is the point",
+    ("api.matches", "GET"): "matches are among open posts, which every member sees",
+}
+
+# Which exchange and post a route acts on: decisions need a response still waiting.
+WAITING = {"exchanges.accept", "exchanges.decline", "exchanges.cancel", "posts.accept", "posts.decline",
+           "posts.close", "api.accept", "api.decline", "api.cancel", "api.close_post"}
+
+FORM = {"hours": "1", "extra_minutes": "0", "reason": "It did not happen", "message": "I can help",
+        "memo": "For the winter", "pin": "2468", "exchange_id": "", "request_token": "t" * 32}
+JSON = {"minutes": 30, "message": "I can help", "memo": "For the winter"}
+
+
+def _rules() -> list:
+    """Every rule outside the console and static files, read from a fresh app."""
+    app = create_app(TestConfig, DATABASE_URL="sqlite://")
+    return [rule for rule in app.url_map.iter_rules()
+            if not rule.rule.startswith("/console") and rule.endpoint != "static"]
+
+
+RULES = _rules()
+ROUTES = sorted((rule.endpoint, method) for rule in RULES for method in rule.methods - IGNORED_METHODS)
+GUARDED = [route for route in ROUTES if route not in PUBLIC]
+NAMING_AN_OBJECT = {(rule.endpoint, method) for rule in RULES if rule.arguments
+                    for method in rule.methods - IGNORED_METHODS}
+
+
+def database_state(session) -> dict:
+    """Every row of every table: two equal states mean a request changed nothing."""
+    session.commit()
+    return {table.name: sorted(map(tuple, session.execute(sa.select(table))), key=repr)
+            for table in Base.metadata.sorted_tables}
+
+
+@pytest.fixture
+def world(session, centre, make_centre, policy):
+    """Bob helps Alice (accepted, with a code Bob made for Alice to redeem); Bob's answer to
+    Alice's second need waits for her; Bob visits Rita, a resident with a card, and checked in;
+    the pool holds time. Carol is a neighbour in none of it; Dave coordinates another centre;
+    Cora coordinates theirs. Written in one transaction: this runs before every test here."""
+    elsewhere = make_centre("Distant Centre", neighbourhoods="Far-dong")
+
+    def member(name, role=Role.MEMBER, centre_id=centre.id):
+        return create_member(session, name=name, email=f"{name.split()[0].lower()}@example.org",
+                             password=PASSWORD, role=role, centre_id=centre_id)
+
+    def exchange(provider, receiver, accepted=True):
+        need = posts.create_post(session, receiver, kind="need", category="meals", title="Lunch together",
+                                 description="", minutes=60, policy=policy)
+        made = exchanges.respond(session, provider, need.id)
+        return exchanges.accept(session, receiver, made.id) if accepted else made
+
+    alice, bob, carol = member("Alice Owner"), member("Bob Carer"), member("Carol Neighbour")
+    cora = member("Cora Coordinator", Role.COORDINATOR)
+    dave = member("Dave Faraway", Role.COORDINATOR, elsewhere.id)
+    accepted, waiting = exchange(bob, alice), exchange(bob, alice, accepted=False)
+    code, token = confirmations.make_code(session, bob, accepted.id, 60, policy)
+    rita = register_resident(session, cora, name="Rita Resident", consent_note="Signed form")
+    visit = exchange(bob, rita)
+    issued = cards.issue_card(session, rita, cora)
+    checkin = CardCheckin(card_id=issued.card.id, exchange_id=visit.id, carer_id=bob.id, minutes=30,
+                          consent=CheckinConsent.COORDINATOR, request_token="r" * 32)
+    session.add(checkin)
+    ledger.donate_to_pool(session, alice, 120, "", policy)
+    session.commit()
+    return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
+                           waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token)
+
+
+def build_url(app, endpoint: str, world) -> str:
+    rule = next(r for r in RULES if r.endpoint == endpoint)
+    exchange = world.waiting if endpoint in WAITING else world.accepted
+    known = {"exchange_id": exchange.id, "post_id": exchange.post_id, "code_id": world.code.id,
+             "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
+             "token": world.card_token}
+    with app.test_request_context():
+        return url_for(endpoint, **{name: known[name] for name in rule.arguments})
+
+
+def call(client, app, world, endpoint: str, method: str):
+    """The route, asked the way its page or the PWA would, with what a real request sends."""
+    url = build_url(app, endpoint, world)
+    if url.startswith("/api/"):
+        payload = {**JSON, "code": world.token, "to_member_id": world.alice.id}
+        return client.open(url, method=method, json=payload if method != "GET" else None)
+    data = {**FORM, "code": world.token, "to_member_id": str(world.alice.id)}
+    return client.open(url, method=method, data=data if method != "GET" else None)
+
+
+def test_every_route_naming_an_object_is_classified():
+    """A new route with an id or a token in its URL must say who may use it."""
+    unclassified = NAMING_AN_OBJECT - PUBLIC - set(PARTY_ROUTES) - set(ANY_MEMBER)
+    assert not unclassified
+    assert set(PARTY_ROUTES) | set(ANY_MEMBER) | PUBLIC <= set(ROUTES)  # and no stale entries
+
+
+def asks_to_log_in(response) -> bool:
+    """A redirect to the login page (pages), or 401 "unauthorized" (API)."""
+    if response.is_json:
+        return response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+    return response.status_code == 302 and response.location.startswith("/login?next=")
+
+
+@pytest.mark.parametrize("endpoint, method", GUARDED)
+def test_a_visitor_is_asked_to_log_in(app, client, session, world, endpoint, method):
+    before = database_state(session)
+    response = call(client, app, world, endpoint, method)
+    assert asks_to_log_in(response), (response.status_code, response.get_data(as_text=True)[:300])
+    assert response.is_json == endpoint.startswith("api.")
+    assert database_state(session) == before
+
+
+@pytest.mark.parametrize("endpoint, method", sorted(PUBLIC))
+def test_public_routes_answer_a_visitor(app, client, world, endpoint, method):
+    response = call(client, app, world, endpoint, method)
+    assert not asks_to_log_in(response), response.status_code
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("actor", ["carol", "dave"])
+@pytest.mark.parametrize("endpoint, method", sorted(PARTY_ROUTES))
+def test_someone_else_is_refused_and_nothing_changes(app, session, world, actor, endpoint, method):
+    client = logged_in(app, getattr(world, actor))
+    before = database_state(session)
+
+    response = call(client, app, world, endpoint, method)
+
+    if (endpoint, method) in REFUSED_ON_THE_FORM and response.status_code == 400:
+        assert REFUSED_ON_THE_FORM[endpoint, method] in response.get_data(as_text=True)
+    else:
+        assert response.status_code in (403, 404), (response.status_code, response.get_data(as_text=True)[:300])
+    assert database_state(session) == before
+
+
+@pytest.mark.parametrize("endpoint, method", sorted(PARTY_ROUTES))
+def test_the_rightful_party_passes_the_same_route(app, world, endpoint, method):
+    client = logged_in(app, getattr(world, PARTY_ROUTES[endpoint, method]))
+    response = call(client, app, world, endpoint, method)
+    assert response.status_code not in (401, 403, 404), response.get_data(as_text=True)[:300]
+    assert response.status_code < 500
