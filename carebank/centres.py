@@ -63,6 +63,15 @@ def scope_filter(coordinator: Member, member_column=Member.centre_id):
     return member_column == coordinator.centre_id
 
 
+def exchange_scope(coordinator: Member):
+    """A WHERE clause on Exchange: either party belongs to the coordinator's centre."""
+    if coordinator.is_admin:
+        return sa.true()
+    # Not correlated: the member list is the same whatever the outer query selects.
+    in_centre = sa.select(Member.id).where(scope_filter(coordinator)).correlate(None)
+    return sa.or_(Exchange.provider_id.in_(in_centre), Exchange.receiver_id.in_(in_centre))
+
+
 def all_centres(session: Session) -> list[Centre]:
     return list(session.scalars(sa.select(Centre).order_by(Centre.name)))
 

@@ -14,10 +14,10 @@ import re
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from . import audit, cards, ledger
-from .centres import manages_exchange, require_coordinator, scope_filter
+from .centres import exchange_scope, manages_exchange, require_coordinator
 from .errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from .models import (
     CardCheckin,
@@ -251,15 +251,10 @@ def _credit(session: Session, checkin: CardCheckin, *, created_by: Member, polic
 def pending_checkins(session: Session, coordinator: Member) -> list[CardCheckin]:
     """Check-ins waiting for approval in the coordinator's centre, oldest first."""
     require_coordinator(coordinator)
-    provider, receiver = aliased(Member), aliased(Member)
     return list(session.scalars(
         sa.select(CardCheckin)
         .join(Exchange, CardCheckin.exchange_id == Exchange.id)
-        .join(provider, Exchange.provider_id == provider.id)
-        .join(receiver, Exchange.receiver_id == receiver.id)
-        .where(CardCheckin.status == CheckinStatus.PENDING,
-               sa.or_(scope_filter(coordinator, provider.centre_id),
-                      scope_filter(coordinator, receiver.centre_id)))
+        .where(CardCheckin.status == CheckinStatus.PENDING, exchange_scope(coordinator))
         .options(selectinload(CardCheckin.card).selectinload(MemberCard.member),
                  selectinload(CardCheckin.carer),
                  selectinload(CardCheckin.exchange).selectinload(Exchange.post))

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit, ledger, waiting
-from .centres import manages_exchange, require_coordinator
+from .centres import exchange_scope, manages_exchange, require_coordinator
 from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .exchanges import get_exchange
 from .models import (
@@ -116,7 +116,7 @@ def open_disputes(session: Session, coordinator: Member) -> list[Dispute]:
     """The open disputes of the coordinator's centre, oldest first."""
     require_coordinator(coordinator)
     return list(session.scalars(
-        _listed().where(Dispute.status == DisputeStatus.OPEN, waiting.exchange_scope(coordinator))
+        _listed().where(Dispute.status == DisputeStatus.OPEN, exchange_scope(coordinator))
         .order_by(Dispute.created_at, Dispute.id)
     ))
 
@@ -125,7 +125,7 @@ def settled_disputes(session: Session, coordinator: Member, limit: int = SETTLED
     """The centre's most recently settled disputes, newest first."""
     require_coordinator(coordinator)
     return list(session.scalars(
-        _listed().where(Dispute.status != DisputeStatus.OPEN, waiting.exchange_scope(coordinator))
+        _listed().where(Dispute.status != DisputeStatus.OPEN, exchange_scope(coordinator))
         .order_by(Dispute.resolved_at.desc(), Dispute.id.desc()).limit(limit)
     ))
 

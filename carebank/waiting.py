@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from . import audit, ledger
-from .centres import managed_exchange, require_coordinator, scope_filter
+from .centres import exchange_scope, managed_exchange, require_coordinator, scope_filter
 from .errors import Conflict, NotAllowed, ValidationFailed
 from .models import (
     CardCheckin,
@@ -55,15 +55,6 @@ class DashboardCounts:
     needs_unmatched: int
     new_members: int
     cards_locked: int
-
-
-def exchange_scope(coordinator: Member):
-    """A WHERE clause on Exchange: either party belongs to the coordinator's centre."""
-    if coordinator.is_admin:
-        return sa.true()
-    # Not correlated: the member list is the same whatever the outer query selects.
-    in_centre = sa.select(Member.id).where(scope_filter(coordinator)).correlate(None)
-    return sa.or_(Exchange.provider_id.in_(in_centre), Exchange.receiver_id.in_(in_centre))
 
 
 def _no_standing_visit():
