@@ -7,14 +7,13 @@ so of two concurrent redemptions exactly one writes a transaction.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
 import re
 import secrets
 from datetime import datetime, timedelta
 
 import qrcode
-import qrcode.image.svg
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -177,15 +176,39 @@ def code_status(session: Session, member: Member, code_id: int) -> ConfirmationC
     return code
 
 
+# Mask 0 of the eight the standard allows, not the least-penalty one: choosing costs 8
+# trial layouts and 4–5 ms, and every mask decodes with today's scanners (tests decode it).
+QR_MASK_PATTERN = 0
+QR_CACHE_SIZE = 1024  # codes on screen and cards being printed, per process
+
+
+@functools.lru_cache(maxsize=QR_CACHE_SIZE)
 def qr_svg(data: str) -> tuple[str, int]:
-    """An SVG QR code for `data` and the QR version it needed (smaller scans easier)."""
-    qr = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        border=4,
-        image_factory=qrcode.image.svg.SvgPathFillImage,
-    )
+    """An SVG QR code for `data` and the QR version it needed (smaller scans easier).
+
+    Drawn from qrcode's module matrix as one path of horizontal runs: about a millisecond,
+    where qrcode's own SVG image takes nine. Cached, because a code's page reloads until the
+    visit is confirmed and a card sheet draws the same codes again."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       mask_pattern=QR_MASK_PATTERN)
     qr.add_data(data)
     qr.make(fit=True)
-    buffer = io.BytesIO()
-    qr.make_image().save(buffer)
-    return buffer.getvalue().decode("utf-8"), qr.version
+    return _svg_of(qr.modules, qr.border), qr.version
+
+
+def _svg_of(modules: list[list[bool]], border: int) -> str:
+    size = len(modules) + 2 * border
+    runs = []
+    for y, row in enumerate(modules, start=border):
+        x, width = 0, len(row)
+        while x < width:
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < width and row[x]:
+                x += 1
+            runs.append(f"M{start + border} {y}h{x - start}v1h-{x - start}z")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+            f'width="{size * 4}" height="{size * 4}" shape-rendering="crispEdges">'
+            f'<path fill="#fff" d="M0 0h{size}v{size}H0z"/><path d="{"".join(runs)}"/></svg>')

@@ -147,9 +147,10 @@ def record_transaction(
         # The chain's lock comes before any account's, in every writer, so no two writers
         # wait for each other in a circle (also when one request writes two transactions).
         prev_hash = _lock_chain(session)
+        visit_sign = _visit_sign(session, kind, reverses_id)
         # Accounts are locked in id order so two opposite transfers cannot deadlock.
         for move in sorted(moves, key=lambda m: m.account_id):
-            _move_balance(session, move)
+            _move_balance(session, move, visit_sign)
         transaction = Transaction(
             kind=kind,
             created_by_id=created_by_id,
@@ -217,11 +218,29 @@ def _instant_text(value) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _move_balance(session: Session, move: Move) -> None:
+def _visit_sign(session: Session, kind: TransactionKind, reverses_id: int | None) -> int:
+    """+1 for a visit, −1 for the reversal of a visit, 0 otherwise: how a transaction moves
+    the accounts' cached minutes given and received in visits."""
+    if kind is TransactionKind.VISIT:
+        return 1
+    if kind is TransactionKind.REVERSAL and reverses_id is not None:
+        original = session.scalar(sa.select(Transaction.kind).where(Transaction.id == reverses_id))
+        return -1 if original is TransactionKind.VISIT else 0
+    return 0
+
+
+def _move_balance(session: Session, move: Move, visit_sign: int = 0) -> None:
+    values = {"balance_minutes": Account.balance_minutes + move.minutes}
+    # In a visit the provider is credited (gave) and the receiver debited (received);
+    # a reversal takes back the same minutes from the same side.
+    if visit_sign and move.minutes * visit_sign > 0:
+        values["given_minutes"] = Account.given_minutes + move.minutes
+    elif visit_sign:
+        values["received_minutes"] = Account.received_minutes - move.minutes
     statement = (
         sa.update(Account)
         .where(Account.id == move.account_id)
-        .values(balance_minutes=Account.balance_minutes + move.minutes)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if move.floor is not None and move.minutes < 0:
@@ -235,7 +254,7 @@ def _move_balance(session: Session, move: Move) -> None:
 def _expire_cached_balances(session: Session, account_ids: set[int]) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Account) and obj.id in account_ids:
-            session.expire(obj, ["balance_minutes"])
+            session.expire(obj, ["balance_minutes", "given_minutes", "received_minutes"])
 
 
 def transfer_between(
@@ -412,25 +431,13 @@ def history(session: Session, member_id: int, limit: int = 200) -> list[LedgerEn
 
 
 def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Minutes each member has given and received in confirmed visits, net of reversals."""
+    """Minutes each member has given and received in confirmed visits, net of reversals
+    (the accounts' cached totals, which `verify` checks against the postings)."""
     if not member_ids:
         return {}
-    minutes = Posting.minutes
-    reversal = aliased(Transaction)
     rows = session.execute(
-        sa.select(
-            Account.member_id,
-            sa.func.coalesce(sa.func.sum(sa.case((minutes > 0, minutes), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((minutes < 0, -minutes), else_=0)), 0),
-        )
-        .join(Posting, Posting.account_id == Account.id)
-        .join(Transaction, Posting.transaction_id == Transaction.id)
-        .where(
-            Account.member_id.in_(member_ids),
-            Transaction.kind == TransactionKind.VISIT,
-            ~sa.exists().where(reversal.reverses_id == Transaction.id),
-        )
-        .group_by(Account.member_id)
+        sa.select(Account.member_id, Account.given_minutes, Account.received_minutes)
+        .where(Account.member_id.in_(member_ids))
     ).all()
     found = {member_id: (int(given), int(received)) for member_id, given, received in rows}
     return {member_id: found.get(member_id, (0, 0)) for member_id in member_ids}
@@ -441,7 +448,8 @@ def verify(session: Session) -> list[str]:
 
     Balance floors are not checked: they bind new debits, and a coordinator's reversal may
     rightly take an account below its floor."""
-    checks = (_unbalanced_transactions, _empty_transactions, _drifted_balances, _global_sum,
+    checks = (_unbalanced_transactions, _empty_transactions, _drifted_balances,
+              _drifted_visit_totals, _global_sum,
               _unlinked_codes, _unlinked_checkins, _reversal_problems, _pool_count,
               _chain_problems)
     return [problem for check in checks for problem in check(session)]
@@ -476,6 +484,35 @@ def _drifted_balances(session: Session) -> list[str]:
         .where(Account.balance_minutes != total)
     ).all()
     return [f"account {a}: cached balance {b} but postings sum to {s}" for a, b, s in rows]
+
+
+def _drifted_visit_totals(session: Session) -> list[str]:
+    """Each account's cached visit totals against its visit postings net of reversals."""
+    minutes, original = Posting.minutes, aliased(Transaction)
+    visit = Transaction.kind == TransactionKind.VISIT
+    reversal = Transaction.kind == TransactionKind.REVERSAL
+    sums = (
+        sa.select(
+            Posting.account_id,
+            sa.func.sum(sa.case((sa.and_(visit, minutes > 0), minutes),
+                                (sa.and_(reversal, minutes < 0), minutes), else_=0)).label("given"),
+            sa.func.sum(sa.case((sa.and_(visit, minutes < 0), -minutes),
+                                (sa.and_(reversal, minutes > 0), -minutes), else_=0)).label("received"),
+        )
+        .join(Transaction, Posting.transaction_id == Transaction.id)
+        .outerjoin(original, original.id == Transaction.reverses_id)
+        .where(sa.or_(visit, sa.and_(reversal, original.kind == TransactionKind.VISIT)))
+        .group_by(Posting.account_id)
+        .subquery()
+    )
+    given, received = sa.func.coalesce(sums.c.given, 0), sa.func.coalesce(sums.c.received, 0)
+    rows = session.execute(
+        sa.select(Account.id, Account.given_minutes, Account.received_minutes, given, received)
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(sa.or_(Account.given_minutes != given, Account.received_minutes != received))
+    ).all()
+    return [f"account {a}: cached visit totals given {g} / received {r} but postings say {pg} / {pr}"
+            for a, g, r, pg, pr in rows]
 
 
 def _global_sum(session: Session) -> list[str]:

@@ -206,6 +206,9 @@ class Account(Base):
     """Where minutes live: one per member, plus the community pool."""
 
     __tablename__ = "accounts"
+    # The visit totals are deferred and not RETURNed at insert, so this model still reads and
+    # writes accounts at revisions before they existed (upgrade tests build old data with it).
+    __mapper_args__ = {"eager_defaults": False}
     __table_args__ = (
         sa.CheckConstraint(
             "(kind = 'member') = (member_id IS NOT NULL)", name="member_account_has_member"
@@ -217,6 +220,10 @@ class Account(Base):
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), unique=True)
     # Cache of sum(postings.minutes); changed only by ledger.record_transaction.
     balance_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Caches of the minutes given and received in confirmed visits, net of reversals, for
+    # the reciprocity part of match ranking; changed only by ledger.record_transaction.
+    given_minutes: Mapped[int] = mapped_column(sa.BigInteger, server_default="0", deferred=True)
+    received_minutes: Mapped[int] = mapped_column(sa.BigInteger, server_default="0", deferred=True)
 
     member: Mapped[Member | None] = relationship(back_populates="account")
 
@@ -229,6 +236,11 @@ class Post(Base):
             "starts_at IS NULL OR ends_at IS NULL OR starts_at < ends_at", name="window_ordered"
         ),
         sa.Index("ix_posts_status_kind_created", "status", "kind", "created_at"),
+        # Browsing everything open, newest first; and match candidates by category or place.
+        sa.Index("ix_posts_status_created", "status", "created_at"),
+        sa.Index("ix_posts_status_kind_category_created", "status", "kind", "category", "created_at"),
+        sa.Index("ix_posts_status_kind_neighbourhood_created", "status", "kind", "neighbourhood",
+                 "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -321,13 +333,17 @@ class Posting(Base):
     """One line of a transaction on one account: + credit, − debit, in minutes."""
 
     __tablename__ = "postings"
-    __table_args__ = (sa.CheckConstraint("minutes <> 0", name="minutes_nonzero"),)
+    __table_args__ = (
+        sa.CheckConstraint("minutes <> 0", name="minutes_nonzero"),
+        # A member's history, newest first, read straight off the index.
+        sa.Index("ix_postings_account_transaction", "account_id", "transaction_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     transaction_id: Mapped[int] = mapped_column(
         sa.ForeignKey("ledger_transactions.id"), index=True
     )
-    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))  # indexed with transaction_id below
     minutes: Mapped[int] = mapped_column(sa.Integer)
 
     transaction: Mapped[Transaction] = relationship(back_populates="postings")

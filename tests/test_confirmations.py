@@ -1,9 +1,12 @@
 """Confirmation codes: readable, typo-tolerant, single-use, and the only way a visit is paid."""
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+import zxingcpp
+from PIL import Image, ImageDraw
 
 from carebank import confirmations, exchanges, ledger
 from carebank.errors import Conflict, Expired, InsufficientBalance, NotAllowed, ValidationFailed
@@ -132,6 +135,25 @@ def test_qr_code_of_a_confirmation_url_stays_small(base_url):
     svg, version = confirmations.qr_svg(url)
     assert "<svg" in svg
     assert version <= 5
+
+
+def raster_of(svg: str, scale: int = 4) -> Image.Image:
+    """The SVG's dark runs ("M x y h n v1 h-n z") painted as a bitmap, as a screen shows it."""
+    size = int(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
+    image = Image.new("L", (size * scale, size * scale), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, n in re.findall(r"M(\d+) (\d+)h(\d+)v1", svg):
+        x, y, n = int(x), int(y), int(n)
+        draw.rectangle([x * scale, y * scale, (x + n) * scale - 1, (y + 1) * scale - 1], fill=0)
+    return image
+
+
+def test_every_qr_code_scans_back_to_its_confirmation_url():
+    # The mask is fixed rather than chosen per code (for speed): each must still decode.
+    for _ in range(60):
+        url = confirmations.confirm_url("https://carebank.example.org", confirmations.new_token())
+        svg, _version = confirmations.qr_svg(url)
+        assert [found.text for found in zxingcpp.read_barcodes(raster_of(svg))] == [url]
 
 
 # --- redeeming ---------------------------------------------------------------------------

@@ -376,3 +376,31 @@ def test_given_and_received_leaves_out_reversed_visits(
 
 def test_given_and_received_of_nobody_is_empty(session):
     assert ledger.given_and_received(session, []) == {}
+
+
+def test_reversing_a_gift_leaves_the_visit_totals_alone(
+    session, policy, make_member, make_exchange, coordinator
+):
+    alice, bora = make_member(), make_member()
+    confirmed_visit(session, policy, make_exchange(alice, bora), 45)
+    gift = ledger.gift(session, bora, alice.id, 30, "", policy)
+    ledger.reverse(session, coordinator, gift.id, "sent twice")
+    session.commit()
+
+    assert ledger.given_and_received(session, [alice.id, bora.id]) == {
+        alice.id: (45, 0), bora.id: (0, 45),
+    }
+    assert ledger.verify(session) == []
+
+
+def test_verify_reports_tampered_visit_totals(session, policy, make_member, make_exchange):
+    alice, bora = make_member(), make_member()
+    confirmed_visit(session, policy, make_exchange(alice, bora), 60)
+    session.commit()
+    account = ledger.account_of(session, alice.id)
+
+    session.execute(sa.text("UPDATE accounts SET given_minutes = 600 WHERE id = :id"), {"id": account.id})
+
+    assert ledger.verify(session) == [
+        f"account {account.id}: cached visit totals given 600 / received 0 but postings say 60 / 0"
+    ]

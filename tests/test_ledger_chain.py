@@ -17,6 +17,7 @@ from carebank.models import (
     Exchange,
     ExchangeStatus,
     LedgerSeal,
+    Member,
     Posting,
     Role,
     Transaction,
@@ -62,10 +63,11 @@ def seals(session) -> list[LedgerSeal]:
     return list(session.scalars(sa.select(LedgerSeal).order_by(LedgerSeal.transaction_id)))
 
 
-def insert_transaction(session, moves: dict[int, int], memo: str = "") -> int:
+def insert_transaction(session, moves: dict[int, int], memo: str = "",
+                       kind=TransactionKind.GIFT, reverses_id: int | None = None) -> int:
     """A transaction written straight into the tables, past record_transaction (and unsealed)."""
     transaction_id = session.execute(
-        sa.insert(Transaction).values(kind=TransactionKind.GIFT, memo=memo, created_at=utcnow())
+        sa.insert(Transaction).values(kind=kind, memo=memo, created_at=utcnow(), reverses_id=reverses_id)
         .returning(Transaction.id)
     ).scalar_one()
     for account_id, minutes in moves.items():
@@ -369,3 +371,25 @@ def test_a_member_may_respond_again_after_a_cancelled_response(session, make_mem
     session.commit()
     assert exchanges.respond(session, helper, need.id).status is ExchangeStatus.PROPOSED
     session.commit()
+
+
+def test_upgrade_fills_the_visit_totals_from_the_ledger(app_at_0003):
+    with app_at_0003.app_context():
+        session = db.session
+        old_ledger(session)  # alice gave bora 80 min in gifts: not visits
+        alice, bora = (ledger.account_of(session, m.id).id for m in
+                       session.scalars(sa.select(Member).order_by(Member.id)))
+        insert_transaction(session, {alice: 60, bora: -60}, kind=TransactionKind.VISIT)
+        wrong = insert_transaction(session, {alice: 30, bora: -30}, kind=TransactionKind.VISIT)
+        insert_transaction(session, {alice: -30, bora: 30}, kind=TransactionKind.REVERSAL, reverses_id=wrong)
+        session.execute(sa.update(Account).where(Account.id == alice).values(balance_minutes=-20))
+        session.execute(sa.update(Account).where(Account.id == bora).values(balance_minutes=20))
+        session.commit()
+    upgrade_database(app_at_0003)
+
+    with app_at_0003.app_context():
+        members = db.session.scalars(sa.select(Member.id).order_by(Member.id)).all()
+        assert ledger.given_and_received(db.session, members) == {
+            members[0]: (60, 0), members[1]: (0, 60),
+        }
+        assert ledger.verify(db.session) == []

@@ -43,8 +43,13 @@ def test_code_page_shows_a_qr_of_the_confirm_link(parties):
     exchange, _, provider_client, receiver, _ = parties
     code_url, token = make_code_via_web(provider_client, exchange)
     page = provider_client.get(code_url).get_data(as_text=True)
+    code_id = code_url.rsplit("/", 1)[1]
+    assert f'<img src="/codes/{code_id}/qr.svg"' in page
+    image = provider_client.get(f"/codes/{code_id}/qr.svg")
     expected_svg, _version = confirmations.qr_svg(confirmations.confirm_url("http://localhost", token))
-    assert expected_svg[expected_svg.index("<svg"):] in page
+    assert image.mimetype == "image/svg+xml" and image.get_data(as_text=True) == expected_svg
+    # Kept by the phone while the page reloads, never by a shared cache.
+    assert re.fullmatch(r"private, max-age=\d+", image.headers["Cache-Control"])
     assert "Ask Kim Young-ja to scan this with their phone camera" in page
     assert "1 h 30 min" in page and 'http-equiv="refresh"' in page
     with provider_client.session_transaction() as flask_session:
@@ -135,7 +140,8 @@ def test_code_cannot_be_shown_again_without_the_session(parties):
     with provider_client.session_transaction() as flask_session:
         flask_session.pop("codes")
     page = provider_client.get(code_url).get_data(as_text=True)
-    assert "can't be shown again" in page and "<svg" not in page
+    assert "can't be shown again" in page and "qr.svg" not in page
+    assert provider_client.get(f"{code_url}/qr.svg").status_code == 404
 
 
 def test_session_keeps_only_the_newest_five_codes(parties):
@@ -144,7 +150,9 @@ def test_session_keeps_only_the_newest_five_codes(parties):
     with provider_client.session_transaction() as flask_session:
         assert len(flask_session["codes"]) == 5
     assert "can't be shown again" in provider_client.get(urls[0]).get_data(as_text=True)
-    assert "<svg" in provider_client.get(urls[-1]).get_data(as_text=True)
+    assert "qr.svg" in provider_client.get(urls[-1]).get_data(as_text=True)
+    assert provider_client.get(f"{urls[0]}/qr.svg").status_code == 404
+    assert provider_client.get(f"{urls[-1]}/qr.svg").status_code == 200
 
 
 def test_only_the_maker_can_watch_a_code(parties):

@@ -7,16 +7,15 @@ keeps its hash), so the maker's session holds it for the page that shows it.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from .. import confirmations, exchanges, rate_limits
 from ..errors import Conflict, DomainError, Expired, InsufficientBalance
 from ..extensions import db
 from ..i18n import format_minutes
-from ..models import Account, ConfirmationCode, Exchange, Posting, Transaction
+from ..models import Account, ConfirmationCode, Exchange, Posting, Transaction, utcnow
 from ..policy import current_policy
 from . import apply_domain_error, base_url
 from .forms import CodeForm, EmptyForm, RedeemForm
@@ -135,12 +134,27 @@ def code(code_id: int):
     state = _code_state(found, token)
     page = {"found": found, "exchange": found.exchange, "state": state}
     if state == "live":
-        svg, _version = confirmations.qr_svg(confirmations.confirm_url(base_url(), token))
-        # Inline in HTML, the XML declaration is noise: keep the <svg> element only.
-        page.update(qr=Markup(svg[svg.index("<svg"):]), display_code=confirmations.display_code(token))
+        page["display_code"] = confirmations.display_code(token)
     if state in ("expired", "forgotten"):
         page["code_form"] = _code_form(found.minutes)
     return render_template("exchanges/code.html", redeemer=_redeemer(found), **page)
+
+
+@bp.route("/codes/<int:code_id>/qr.svg")
+@login_required
+def code_qr(code_id: int):
+    """The QR image of a live code, for its maker. An image of its own, so the code page
+    (which reloads until the visit is confirmed) does not send it again each time."""
+    found = confirmations.code_status(db.session, current_user, code_id)
+    token = session.get("codes", {}).get(str(code_id))
+    if _code_state(found, token) != "live":
+        abort(404)
+    svg, _version = confirmations.qr_svg(confirmations.confirm_url(base_url(), token))
+    response = Response(svg, mimetype="image/svg+xml")
+    # Kept by this browser only, until the code expires; logging out clears it.
+    seconds_left = int((found.expires_at - utcnow()).total_seconds())
+    response.headers["Cache-Control"] = f"private, max-age={max(seconds_left, 0)}"
+    return response
 
 
 def _code_state(found: ConfirmationCode, token: str | None) -> str:

@@ -63,7 +63,7 @@ def pages(world) -> list[Page]:
         Page("exchange", "alice", f"/exchanges/{world.exchange.id}", "main table.ledger"),
         Page("gift", "alice", f"/ledger/gift?to={world.bob.id}", "main select"),
         # Every other page a member meets.
-        Page("visit code", "bob", f"/exchanges/{world.exchange.id}", "main .qr svg", _show_a_code),
+        Page("visit code", "bob", f"/exchanges/{world.exchange.id}", "main .qr img", _show_a_code),
         Page("my posts", "alice", "/posts/mine", "main .list .card-link"),
         Page("exchanges", "alice", "/exchanges/", "main .list .card-link"),
         Page("member", "alice", f"/members/{world.bob.id}", "main .list .card-link"),
