@@ -8,7 +8,13 @@ from flask import Flask
 from config import Config
 
 from . import cli, errors_web, instance, security
-from .database import configure_engine, database_url, drop_async_teardown, engine_options
+from .database import (
+    configure_engine,
+    database_url,
+    defer_reads_on_sqlite,
+    drop_async_teardown,
+    engine_options,
+)
 from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import select_locale, select_timezone
 
@@ -33,6 +39,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     drop_async_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
+    defer_reads_on_sqlite(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
@@ -71,6 +71,22 @@ def configure_engine(engine: sa.Engine) -> None:
         # A pure reader beside the app (the test suite's own session) may ask for DEFERRED.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def defer_reads_on_sqlite(app: Flask) -> None:
+    """Pages that only read begin DEFERRED on SQLite, so under WAL they read side by side
+    instead of queueing one at a time for the write lock that BEGIN IMMEDIATE takes. Changes
+    are never made by a GET, so no reader has to upgrade to a writer mid-transaction."""
+    from .extensions import db
+
+    @app.before_request
+    def _begin_deferred_for_reads():
+        if request.method in SAFE_METHODS and request.endpoint != "static" \
+                and db.engine.dialect.name == "sqlite":
+            db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
 
 
 def _busy_timeout_ms() -> int:

@@ -153,22 +153,36 @@ def close_post(session: Session, member: Member, post_id) -> Post:
     return post
 
 
+CANDIDATES_PER_SOURCE = 150
+
+
 def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
-                    limit: int = 10, pool_size: int = 500) -> list[tuple[Post, float]]:
+                    limit: int = 10) -> list[tuple[Post, float]]:
     """Open posts of the opposite kind that fit `post`, best first, never the asker's own."""
     now = now or utcnow()
-    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
-    candidates = list(session.scalars(
-        _open_posts(now)
-        .where(Post.kind == opposite, Post.member_id.not_in({asker.id, post.member_id}))
-        .order_by(sa.case((Post.category == post.category, 0), else_=1), Post.created_at.desc())
-        .limit(pool_size)
-    ))
+    candidates = _match_candidates(session, post, asker, now)
     history = given_and_received(session, list({c.member_id for c in candidates}))
     facts = [_facts(c, history.get(c.member_id, (0, 0))) for c in candidates]
     ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
     by_id = {c.id: c for c in candidates}
     return [(by_id[m.post_id], m.score) for m in ranked]
+
+
+def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[Post]:
+    """The posts worth scoring, read off indexes rather than ranking every open post of a
+    city: the newest of the same care here, of the same care anywhere, of any care here, and
+    of all. Category and place carry most of a score, so the best matches are among them."""
+    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
+    base = _open_posts(now).where(Post.kind == opposite,
+                                  Post.member_id.not_in({asker.id, post.member_id}))
+    here = Post.neighbourhood == post.neighbourhood
+    same_care = Post.category == post.category
+    found: dict[int, Post] = {}
+    for condition in (sa.and_(same_care, here), same_care, here, sa.true()):
+        newest = base.where(condition).order_by(Post.created_at.desc()).limit(CANDIDATES_PER_SOURCE)
+        for candidate in session.scalars(newest):
+            found.setdefault(candidate.id, candidate)
+    return list(found.values())
 
 
 def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:

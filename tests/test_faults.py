@@ -198,6 +198,20 @@ def test_locked_database_answers_try_again_and_saves_nothing(impatient_app, sess
     assert gift_api(phone, csrf, friend).status_code == 201
 
 
+def test_pages_that_only_read_still_open_while_a_write_holds_the_lock(
+        impatient_app, session, database_url, make_member, make_post):
+    reader, friend = make_member("Reader"), make_member("Friend")
+    need = make_post(friend, title="Soup on Sunday")
+    phone, _csrf = phone_of(impatient_app, reader)
+
+    with write_lock_held(database_url, reader):
+        pages = [phone.get(path) for path in ("/", "/posts/", f"/posts/{need.id}", "/ledger/")]
+
+    # Readers do not queue behind a writer (SQLite in WAL mode; PostgreSQL's MVCC).
+    assert [page.status_code for page in pages] == [200, 200, 200, 200]
+    assert "Soup on Sunday" in pages[2].get_data(as_text=True)
+
+
 @contextmanager
 def disk_full(app, database_url: str):
     """Every new connection of `app` may not grow the database file beyond its size now, as
