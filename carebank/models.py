@@ -238,6 +238,7 @@ class Post(Base):
         sa.Index("ix_posts_status_kind_created", "status", "kind", "created_at"),
         # Browsing everything open, newest first; and match candidates by category or place.
         sa.Index("ix_posts_status_created", "status", "created_at"),
+        sa.Index("ix_posts_status_neighbourhood", "status", "neighbourhood"),
         sa.Index("ix_posts_status_kind_category_created", "status", "kind", "category", "created_at"),
         sa.Index("ix_posts_status_kind_neighbourhood_created", "status", "kind", "neighbourhood",
                  "created_at"),

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import matching
 from .categories import CATEGORIES
@@ -117,12 +118,13 @@ def browse(session: Session, wanted: PostFilter, *, now: datetime | None = None,
 
 
 def neighbourhoods(session: Session) -> list[str]:
-    """Neighbourhoods that have open posts, for the browse filter."""
-    rows = session.scalars(
-        sa.select(Post.neighbourhood).where(Post.status == PostStatus.OPEN, Post.neighbourhood != "")
-        .distinct().order_by(Post.neighbourhood)
-    )
-    return list(rows)
+    """Neighbourhoods that have open posts, for the browse filter: one index seek per
+    neighbourhood (a recursive "next one after") rather than reading every open post."""
+    after = lambda previous: sa.select(sa.func.min(Post.neighbourhood)).where(  # noqa: E731
+        Post.status == PostStatus.OPEN, Post.neighbourhood > previous).scalar_subquery()
+    found = sa.select(after("").label("name")).cte("found", recursive=True)
+    found = found.union_all(sa.select(after(found.c.name)).where(found.c.name.is_not(None)))
+    return list(session.scalars(sa.select(found.c.name).where(found.c.name.is_not(None))))
 
 
 def posts_of(session: Session, member: Member) -> list[Post]:
@@ -165,7 +167,18 @@ def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetim
     facts = [_facts(c, history.get(c.member_id, (0, 0))) for c in candidates]
     ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
     by_id = {c.id: c for c in candidates}
-    return [(by_id[m.post_id], m.score) for m in ranked]
+    best = [(by_id[m.post_id], m.score) for m in ranked]
+    load_authors(session, [p for p, _ in best])
+    return best
+
+
+def load_authors(session: Session, found: list[Post]) -> None:
+    """Each post's author in one query, as every card shows who posted it."""
+    ids = {post.member_id for post in found}
+    authors = {m.id: m for m in session.scalars(sa.select(Member).where(Member.id.in_(ids)))} if ids else {}
+    for post in found:
+        # Set on the post itself: the session only holds loaded objects weakly.
+        set_committed_value(post, "member", authors[post.member_id])
 
 
 def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[Post]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .. import exchanges, posts
+from .. import exchanges, ledger, posts
 from ..extensions import db
 from ..models import ExchangeStatus
+from .ledger import KIND_WORDS
 
 bp = Blueprint("main", __name__)
+
+SUGGESTIONS = 3
+RECENT_ENTRIES = 5
 
 
 @bp.route("/")
@@ -20,4 +24,9 @@ def home():
     waiting = [e for e in mine if e.status is ExchangeStatus.PROPOSED and e.post.member_id == current_user.id]
     active = [e for e in mine if e.status is ExchangeStatus.ACCEPTED]
     my_open = [p for p in posts.posts_of(db.session, current_user) if p.is_open()]
-    return render_template("main/home.html", waiting=waiting, active=active, my_open=my_open)
+    # Matches for the newest open post: what the member most likely came back to see.
+    suggested = posts.suggest_matches(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
+    return render_template(
+        "main/home.html", waiting=waiting, active=active, my_open=my_open, suggested=suggested,
+        recent=ledger.history(db.session, current_user.id, limit=RECENT_ENTRIES), kind_words=KIND_WORDS,
+    )

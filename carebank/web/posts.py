@@ -1,7 +1,6 @@
 """Needs and offers pages: browse, post, see one post, respond, accept or decline, close."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +9,7 @@ from flask_login import current_user, login_required
 from .. import exchanges, posts
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..models import Member, Post, PostKind
+from ..models import Post, PostKind
 from ..policy import current_policy
 from . import apply_domain_error
 from .forms import PostFilterForm, PostForm, RespondForm
@@ -60,20 +59,13 @@ def browse():
     # One row more than a page tells whether there is a next page.
     found = posts.browse(db.session, wanted, limit=posts.PAGE_SIZE + 1,
                          offset=(page - 1) * posts.PAGE_SIZE)
-    _load_authors(found)
+    posts.load_authors(db.session, found)
     filters = {name: value for name, value in form.data.items() if value}
     return render_template(
         "posts/browse.html", form=form, found=found[: posts.PAGE_SIZE], page=page,
         more=len(found) > posts.PAGE_SIZE, filters=filters,
         neighbourhoods=posts.neighbourhoods(db.session),
     ), 400 if form.errors else 200
-
-
-def _load_authors(found: list[Post]) -> None:
-    # One query puts every author in the session, so each card's post.member needs none.
-    ids = {post.member_id for post in found}
-    if ids:
-        db.session.scalars(sa.select(Member).where(Member.id.in_(ids))).all()
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,7 +4,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22
 
-- posts: open posts newest first without a kind, and match candidates by kind and category or
+- posts: open posts newest first without a kind, the neighbourhoods that have open posts
+  (one seek each), and match candidates by kind and category or
   by kind and neighbourhood, read off an index instead of sorting every open post;
 - postings: (account_id, transaction_id) replaces the single-column account index, so a
   member's history comes newest first straight off the index;
@@ -47,6 +48,7 @@ def upgrade() -> None:
             [{"account_id": a, "given": g, "received": r} for a, g, r in totals],
         )
     op.create_index('ix_posts_status_created', 'posts', ['status', 'created_at'])
+    op.create_index('ix_posts_status_neighbourhood', 'posts', ['status', 'neighbourhood'])
     op.create_index('ix_posts_status_kind_category_created', 'posts', ['status', 'kind', 'category', 'created_at'])
     op.create_index('ix_posts_status_kind_neighbourhood_created', 'posts', ['status', 'kind', 'neighbourhood', 'created_at'])
     op.create_index('ix_postings_account_transaction', 'postings', ['account_id', 'transaction_id'])
@@ -58,6 +60,7 @@ def downgrade() -> None:
     op.drop_index('ix_postings_account_transaction', table_name='postings')
     op.drop_index('ix_posts_status_kind_neighbourhood_created', table_name='posts')
     op.drop_index('ix_posts_status_kind_category_created', table_name='posts')
+    op.drop_index('ix_posts_status_neighbourhood', table_name='posts')
     op.drop_index('ix_posts_status_created', table_name='posts')
     with op.batch_alter_table('accounts') as batch_op:
         batch_op.drop_column('received_minutes')

@@ -1,0 +1,63 @@
+"""The member's home page: balance, suggestions for their newest open post, recent activity."""
+from conftest import logged_in
+from sqlalchemy import event
+
+from carebank import ledger
+from carebank.extensions import db
+
+
+def test_home_suggests_offers_for_the_newest_open_need(app, make_member, make_post):
+    kim = make_member("Kim Young-ja", neighbourhood="Hyoja-dong")
+    make_post(kim, kind="need", category="repairs", title="Fix a tap")
+    make_post(kim, kind="need", category="meals", title="Soup please")
+    make_post(make_member("Minsu", neighbourhood="Hyoja-dong"), kind="offer", category="meals",
+              title="I cook soup on Sundays")
+    make_post(make_member("Far away"), kind="need", category="meals", title="Another need")
+
+    page = logged_in(app, kim).get("/").get_data(as_text=True)
+
+    assert "Suggested for “Soup please”" in page
+    suggestions = page.split("Suggested for")[1].split("My open posts")[0]
+    assert "I cook soup on Sundays" in suggestions and "Minsu" in suggestions
+    assert "Another need" not in suggestions  # a need does not answer a need
+
+
+def test_home_without_open_posts_suggests_nothing(app, make_member):
+    page = logged_in(app, make_member()).get("/").get_data(as_text=True)
+    assert "Suggested for" not in page and "You have no open posts." in page
+
+
+def test_home_lists_the_five_newest_entries_with_who_and_how_much(app, session, policy, make_member):
+    alice, bora = make_member("Alice"), make_member("Bora")
+    for minutes in (10, 20, 30, 40, 50, 60):
+        ledger.gift(session, alice, bora.id, minutes, "", policy)
+    session.commit()
+
+    page = logged_in(app, alice).get("/").get_data(as_text=True)
+    recent = page.split("Recent activity")[1].split("</ul>")[0]
+
+    assert recent.count("<li>") == 5
+    assert "Bora" in recent and "−1 h" in recent and "−10 min" not in recent  # the oldest is left out
+
+
+def test_home_costs_the_same_few_queries_however_many_suggestions(app, make_member, make_post):
+    kim = make_member("Kim", neighbourhood="Hyoja-dong")
+    make_post(kim, kind="need", category="meals", title="Soup please")
+    client = logged_in(app, kim)
+
+    def queries_for_home() -> int:
+        statements = []
+        with app.app_context():
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                assert client.get("/").status_code == 200
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    make_post(make_member("Helper 1"), kind="offer", category="meals")
+    few = queries_for_home()
+    for n in range(2, 8):
+        make_post(make_member(f"Helper {n}"), kind="offer", category="meals")
+    assert queries_for_home() == few
