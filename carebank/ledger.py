@@ -396,7 +396,7 @@ def balance_of(session: Session, member_id: int) -> int:
     return account_of(session, member_id).balance_minutes
 
 
-def history(session: Session, member_id: int, limit: int = 200) -> list[LedgerEntry]:
+def history(session: Session, member_id: int, limit: int = 200, offset: int = 0) -> list[LedgerEntry]:
     """A member's postings, newest first, each with the other side of its transaction."""
     own = aliased(Posting)
     other = aliased(Posting)
@@ -414,6 +414,7 @@ def history(session: Session, member_id: int, limit: int = 200) -> list[LedgerEn
         .where(Account.member_id == member_id)
         .order_by(Transaction.created_at.desc(), Transaction.id.desc())
         .limit(limit)
+        .offset(offset)
     ).all()
     return [
         LedgerEntry(
