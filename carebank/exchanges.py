@@ -125,8 +125,8 @@ def cancel(session: Session, member: Member, exchange_id) -> Exchange:
     return exchange
 
 
-def exchanges_of(session: Session, member: Member) -> list[Exchange]:
-    """The member's exchanges, live ones first, newest first."""
+def exchanges_of(session: Session, member: Member, limit: int | None = None) -> list[Exchange]:
+    """The member's exchanges, live ones first, newest first (the first `limit` of them)."""
     query = (
         sa.select(Exchange)
         # Every list shows each exchange's post and both names: load them in three queries,
@@ -139,6 +139,7 @@ def exchanges_of(session: Session, member: Member) -> list[Exchange]:
                     (Exchange.status == ExchangeStatus.ACCEPTED, 1), else_=2),
             Exchange.created_at.desc(),
         )
+        .limit(limit)
     )
     return list(session.scalars(query))
 

@@ -412,7 +412,9 @@ def history(session: Session, member_id: int, limit: int = 200, offset: int = 0)
         .outerjoin(other_account, other.account_id == other_account.id)
         .outerjoin(Member, other_account.member_id == Member.id)
         .where(Account.member_id == member_id)
-        .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+        # Ids follow time (a transaction is numbered under the ledger's write lock), and the
+        # (account, transaction) index hands them over newest first without a sort.
+        .order_by(own.transaction_id.desc())
         .limit(limit)
         .offset(offset)
     ).all()

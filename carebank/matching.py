@@ -5,6 +5,7 @@ The weights below are the whole policy; change them here and the tests say what 
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,9 @@ WEIGHTS = {
 }
 WAITING_FULL_DAYS = 14  # after this many days a post gets the whole waiting share
 NEUTRAL = 0.5  # for a part that cannot be judged (no time window given, no history)
+# Posts' words, kept per process: a post is scored again and again, as a candidate for many
+# posts and on every view, and splitting Korean text into pieces is most of a score's cost.
+TOKEN_CACHE_SIZE = 20_000
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -99,7 +103,8 @@ def text_similarity(a: str, b: str) -> float:
     return len(tokens_a & tokens_b) / len(tokens_a | tokens_b)
 
 
-def tokens(text: str) -> set[str]:
+@functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def tokens(text: str) -> frozenset[str]:
     """Lower-cased words; Korean words also give their two-syllable pieces, because Korean
     attaches particles to words (병원에 / 병원까지 share 병원)."""
     found = set()
@@ -108,7 +113,7 @@ def tokens(text: str) -> set[str]:
             found.update(word[i : i + 2] for i in range(len(word) - 1))
         elif len(word) > 1 or _HANGUL.search(word):
             found.add(word)
-    return found
+    return frozenset(found)
 
 
 def reciprocity_fit(candidate: PostFacts) -> float:

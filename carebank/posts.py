@@ -155,7 +155,13 @@ def close_post(session: Session, member: Member, post_id) -> Post:
     return post
 
 
-CANDIDATES_PER_SOURCE = 150
+# How many of the newest posts each source gives: all of a kind of care in one neighbourhood
+# as a rule, a sample of the rest.
+CANDIDATE_SOURCES = ("same care here", "same care", "here", "any")
+CANDIDATES_PER_SOURCE = {"same care here": 150, "same care": 40, "here": 40, "any": 10}
+# What scoring reads of a candidate: plain rows, not whole posts, as hundreds are scored.
+_FACT_COLUMNS = (Post.id, Post.member_id, Post.kind, Post.category, Post.neighbourhood, Post.title,
+                 Post.description, Post.created_at, Post.starts_at, Post.ends_at)
 
 
 def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
@@ -163,13 +169,41 @@ def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetim
     """Open posts of the opposite kind that fit `post`, best first, never the asker's own."""
     now = now or utcnow()
     candidates = _match_candidates(session, post, asker, now)
-    history = given_and_received(session, list({c.member_id for c in candidates}))
-    facts = [_facts(c, history.get(c.member_id, (0, 0))) for c in candidates]
+    history = given_and_received(session, list({c[1] for c in candidates}))
+    facts = [_row_facts(c, history.get(c[1], (0, 0))) for c in candidates]
     ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
-    by_id = {c.id: c for c in candidates}
-    best = [(by_id[m.post_id], m.score) for m in ranked]
+    found = {p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_([m.post_id for m in ranked])))}
+    best = [(found[m.post_id], m.score) for m in ranked]
     load_authors(session, [p for p, _ in best])
     return best
+
+
+def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[sa.Row]:
+    """The posts worth scoring, read off indexes rather than ranking every open post of a
+    city: the newest of the same care here, of the same care anywhere, of any care here, and
+    of all. Category and place carry most of a score, so the best matches are among them."""
+    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
+    base = sa.select(*_FACT_COLUMNS).where(
+        Post.status == PostStatus.OPEN, Post.expires_at > now, Post.kind == opposite,
+        Post.member_id.not_in({asker.id, post.member_id}))
+    here = Post.neighbourhood == post.neighbourhood
+    same_care = Post.category == post.category
+    conditions = {"same care here": sa.and_(same_care, here), "same care": same_care,
+                  "here": here, "any": sa.true()}
+    found: dict[int, sa.Row] = {}
+    for source in CANDIDATE_SOURCES:
+        newest = (base.where(conditions[source]).order_by(Post.created_at.desc())
+                  .limit(CANDIDATES_PER_SOURCE[source]))
+        for row in session.execute(newest):
+            found.setdefault(row.id, row)
+    return list(found.values())
+
+
+def _row_facts(row: sa.Row, given_received: tuple[int, int]) -> matching.PostFacts:
+    post_id, _member_id, kind, category, neighbourhood, title, description, created_at, \
+        starts_at, ends_at = row  # in the order of _FACT_COLUMNS; unpacked, as it is hot
+    return matching.PostFacts(post_id, kind.value, category, neighbourhood, f"{title} {description}",
+                              created_at, starts_at, ends_at, *given_received)
 
 
 def load_authors(session: Session, found: list[Post]) -> None:
@@ -179,23 +213,6 @@ def load_authors(session: Session, found: list[Post]) -> None:
     for post in found:
         # Set on the post itself: the session only holds loaded objects weakly.
         set_committed_value(post, "member", authors[post.member_id])
-
-
-def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[Post]:
-    """The posts worth scoring, read off indexes rather than ranking every open post of a
-    city: the newest of the same care here, of the same care anywhere, of any care here, and
-    of all. Category and place carry most of a score, so the best matches are among them."""
-    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
-    base = _open_posts(now).where(Post.kind == opposite,
-                                  Post.member_id.not_in({asker.id, post.member_id}))
-    here = Post.neighbourhood == post.neighbourhood
-    same_care = Post.category == post.category
-    found: dict[int, Post] = {}
-    for condition in (sa.and_(same_care, here), same_care, here, sa.true()):
-        newest = base.where(condition).order_by(Post.created_at.desc()).limit(CANDIDATES_PER_SOURCE)
-        for candidate in session.scalars(newest):
-            found.setdefault(candidate.id, candidate)
-    return list(found.values())
 
 
 def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:

@@ -61,3 +61,14 @@ def test_home_costs_the_same_few_queries_however_many_suggestions(app, make_memb
     for n in range(2, 8):
         make_post(make_member(f"Helper {n}"), kind="offer", category="meals")
     assert queries_for_home() == few
+
+
+def test_home_shows_the_ten_newest_agreed_exchanges_and_links_to_the_rest(app, make_member, make_exchange):
+    carer = make_member("Carer")
+    for n in range(12):
+        make_exchange(carer, make_member(f"Neighbour {n:02d}"))
+
+    page = logged_in(app, carer).get("/").get_data(as_text=True)
+
+    assert "Neighbour 11" in page and "Neighbour 02" in page and "Neighbour 01" not in page
+    assert 'href="/exchanges/">All my exchanges' in page

@@ -12,6 +12,7 @@ from .ledger import KIND_WORDS
 bp = Blueprint("main", __name__)
 
 SUGGESTIONS = 3
+HOME_EXCHANGES = 10
 RECENT_ENTRIES = 5
 
 
@@ -20,13 +21,17 @@ def home():
     if not current_user.is_authenticated:
         recent = posts.browse(db.session, posts.PostFilter(), limit=5)
         return render_template("main/welcome.html", recent=recent)
-    mine = exchanges.exchanges_of(db.session, current_user)
+    # Agreed exchanges stay agreed for repeat visits: a long-time carer has hundreds.
+    mine = exchanges.exchanges_of(db.session, current_user, limit=HOME_EXCHANGES + 1)
+    more_exchanges = len(mine) > HOME_EXCHANGES
+    mine = mine[:HOME_EXCHANGES]
     waiting = [e for e in mine if e.status is ExchangeStatus.PROPOSED and e.post.member_id == current_user.id]
     active = [e for e in mine if e.status is ExchangeStatus.ACCEPTED]
     my_open = [p for p in posts.posts_of(db.session, current_user) if p.is_open()]
     # Matches for the newest open post: what the member most likely came back to see.
     suggested = posts.suggest_matches(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
     return render_template(
-        "main/home.html", waiting=waiting, active=active, my_open=my_open, suggested=suggested,
+        "main/home.html", waiting=waiting, active=active, more_exchanges=more_exchanges,
+        my_open=my_open, suggested=suggested,
         recent=ledger.history(db.session, current_user.id, limit=RECENT_ENTRIES), kind_words=KIND_WORDS,
     )
