@@ -12,6 +12,7 @@ from .database import upgrade_database
 from .errors import DomainError
 from .extensions import db
 from .models import Role
+from .seed import seed_command
 
 ledger_cli = AppGroup("ledger", help="Check the time ledger.")
 members_cli = AppGroup("members", help="Manage members.")
@@ -112,3 +113,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(migrate_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(seed_command)
