@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 import carebank.posts
+import carebank.web.posts
 from carebank import exchanges, posts
 from carebank.models import Exchange, ExchangeStatus, Post, PostStatus
 
@@ -141,7 +142,7 @@ def test_empty_browse_says_so_and_links_to_posting(client):
 
 
 def test_browse_pages_with_a_more_link(client, make_member, make_post, monkeypatch):
-    monkeypatch.setattr(carebank.posts, "PAGE_SIZE", 2)
+    monkeypatch.setattr(carebank.web.posts, "BROWSE_PAGE_SIZE", 2)
     kim = make_member()
     for title in ("Oldest", "Middle", "Newest"):
         make_post(kim, title=title)

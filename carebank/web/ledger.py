@@ -18,7 +18,7 @@ from .forms import DonateForm, GiftForm, GrantForm
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
-HISTORY_PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 25
 MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
 
 KIND_WORDS = {

@@ -21,6 +21,8 @@ bp = Blueprint("posts", __name__, url_prefix="/posts")
 MAX_ID = 2**31 - 1
 POST = f"/<int(max={MAX_ID}):post_id>"
 RESPONSE = f"{POST}/responses/<int(max={MAX_ID}):exchange_id>"
+# A phone's screenful or three; "More" brings the next (the API gives 50 at a time).
+BROWSE_PAGE_SIZE = 20
 MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
 STATES = ("open", "matched", "expired", "closed")
 STATE_LABELS = {
@@ -57,13 +59,13 @@ def browse():
     wanted = posts.PostFilter(kind=form.kind.data, category=form.category.data,
                               neighbourhood=form.neighbourhood.data, text=form.q.data)
     # One row more than a page tells whether there is a next page.
-    found = posts.browse(db.session, wanted, limit=posts.PAGE_SIZE + 1,
-                         offset=(page - 1) * posts.PAGE_SIZE)
+    found = posts.browse(db.session, wanted, limit=BROWSE_PAGE_SIZE + 1,
+                         offset=(page - 1) * BROWSE_PAGE_SIZE)
     posts.load_authors(db.session, found)
     filters = {name: value for name, value in form.data.items() if value}
     return render_template(
-        "posts/browse.html", form=form, found=found[: posts.PAGE_SIZE], page=page,
-        more=len(found) > posts.PAGE_SIZE, filters=filters,
+        "posts/browse.html", form=form, found=found[:BROWSE_PAGE_SIZE], page=page,
+        more=len(found) > BROWSE_PAGE_SIZE, filters=filters,
         neighbourhoods=posts.neighbourhoods(db.session),
     ), 400 if form.errors else 200
 
