@@ -401,19 +401,20 @@ def history(session: Session, member_id: int, limit: int = 200, offset: int = 0)
     own = aliased(Posting)
     other = aliased(Posting)
     other_account = aliased(Account)
+    # The account as a value, not a join: the planner then walks the (account, transaction)
+    # index newest first and stops after one page.
+    account_id = sa.select(Account.id).where(Account.member_id == member_id).scalar_subquery()
     rows = session.execute(
         sa.select(own, Transaction, other_account.member_id, Member.name)
         .join(Transaction, own.transaction_id == Transaction.id)
-        .join(Account, own.account_id == Account.id)
         .outerjoin(
             other,
             sa.and_(other.transaction_id == own.transaction_id, other.account_id != own.account_id),
         )
         .outerjoin(other_account, other.account_id == other_account.id)
         .outerjoin(Member, other_account.member_id == Member.id)
-        .where(Account.member_id == member_id)
-        # Ids follow time (a transaction is numbered under the ledger's write lock), and the
-        # (account, transaction) index hands them over newest first without a sort.
+        .where(own.account_id == account_id)
+        # Ids follow time (a transaction is numbered under the ledger's write lock).
         .order_by(own.transaction_id.desc())
         .limit(limit)
         .offset(offset)

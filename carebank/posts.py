@@ -136,6 +136,12 @@ def posts_of(session: Session, member: Member) -> list[Post]:
     return list(session.scalars(query))
 
 
+def open_posts_of(session: Session, member: Member, *, now: datetime | None = None) -> list[Post]:
+    """A member's open, unexpired posts, newest first (not their whole history of posts)."""
+    query = _open_posts(now or utcnow()).where(Post.member_id == member.id)
+    return list(session.scalars(query.order_by(Post.created_at.desc())))
+
+
 def close_post(session: Session, member: Member, post_id) -> Post:
     """The owner (or a coordinator) closes a post; proposals not yet accepted are cancelled.
     Accepted exchanges stay: their visits can still be confirmed."""

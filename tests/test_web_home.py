@@ -2,7 +2,7 @@
 from conftest import logged_in
 from sqlalchemy import event
 
-from carebank import ledger
+from carebank import ledger, posts
 from carebank.extensions import db
 
 
@@ -72,3 +72,18 @@ def test_home_shows_the_ten_newest_agreed_exchanges_and_links_to_the_rest(app, m
 
     assert "Neighbour 11" in page and "Neighbour 02" in page and "Neighbour 01" not in page
     assert 'href="/exchanges/">All my exchanges' in page
+
+
+def test_home_lists_only_open_posts_newest_first(app, session, make_member, make_post):
+    kim = make_member("Kim")
+    make_post(kim, title="Older need")
+    closed = make_post(kim, title="Closed need")
+    posts.close_post(session, kim, closed.id)
+    session.commit()
+    make_post(kim, title="Newest need")
+
+    page = logged_in(app, kim).get("/").get_data(as_text=True)
+    mine = page.split("My open posts")[1]
+
+    assert "Closed need" not in mine
+    assert mine.index("Newest need") < mine.index("Older need")

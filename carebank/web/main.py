@@ -27,7 +27,7 @@ def home():
     mine = mine[:HOME_EXCHANGES]
     waiting = [e for e in mine if e.status is ExchangeStatus.PROPOSED and e.post.member_id == current_user.id]
     active = [e for e in mine if e.status is ExchangeStatus.ACCEPTED]
-    my_open = [p for p in posts.posts_of(db.session, current_user) if p.is_open()]
+    my_open = posts.open_posts_of(db.session, current_user)
     # Matches for the newest open post: what the member most likely came back to see.
     suggested = posts.suggest_matches(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
     return render_template(
