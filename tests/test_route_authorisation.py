@@ -38,6 +38,7 @@ PARTY_ROUTES = {
     ("exchanges.detail", "GET"): "alice", ("exchanges.accept", "POST"): "alice",
     ("exchanges.decline", "POST"): "alice", ("exchanges.cancel", "POST"): "bob",
     ("exchanges.make_code", "POST"): "bob", ("exchanges.code", "GET"): "bob",
+    ("exchanges.code_qr", "GET"): "bob",
     ("exchanges.confirm_code", "GET"): "alice", ("exchanges.confirm_code", "POST"): "alice",
     ("exchanges.confirm_form", "POST"): "alice",  # the code is in the form
     ("disputes.new", "GET"): "alice", ("disputes.new", "POST"): "alice",

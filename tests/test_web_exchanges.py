@@ -141,7 +141,7 @@ def test_code_cannot_be_shown_again_without_the_session(parties):
         flask_session.pop("codes")
     page = provider_client.get(code_url).get_data(as_text=True)
     assert "can't be shown again" in page and "qr.svg" not in page
-    assert provider_client.get(f"{code_url}/qr.svg").status_code == 404
+    assert provider_client.get(f"{code_url}/qr.svg").status_code == 410
 
 
 def test_session_keeps_only_the_newest_five_codes(parties):
@@ -151,7 +151,7 @@ def test_session_keeps_only_the_newest_five_codes(parties):
         assert len(flask_session["codes"]) == 5
     assert "can't be shown again" in provider_client.get(urls[0]).get_data(as_text=True)
     assert "qr.svg" in provider_client.get(urls[-1]).get_data(as_text=True)
-    assert provider_client.get(f"{urls[0]}/qr.svg").status_code == 404
+    assert provider_client.get(f"{urls[0]}/qr.svg").status_code == 410
     assert provider_client.get(f"{urls[-1]}/qr.svg").status_code == 200
 
 

@@ -148,7 +148,7 @@ def code_qr(code_id: int):
     found = confirmations.code_status(db.session, current_user, code_id)
     token = session.get("codes", {}).get(str(code_id))
     if _code_state(found, token) != "live":
-        abort(404)
+        abort(410)  # redeemed, expired, ended, or no longer held by this session: make a new one
     svg, _version = confirmations.qr_svg(confirmations.confirm_url(base_url(), token))
     response = Response(svg, mimetype="image/svg+xml")
     # Kept by this browser only, until the code expires; logging out clears it.
