@@ -120,11 +120,15 @@ def browse(session: Session, wanted: PostFilter, *, now: datetime | None = None,
 def neighbourhoods(session: Session) -> list[str]:
     """Neighbourhoods that have open posts, for the browse filter: one index seek per
     neighbourhood (a recursive "next one after") rather than reading every open post."""
-    after = lambda previous: sa.select(sa.func.min(Post.neighbourhood)).where(  # noqa: E731
-        Post.status == PostStatus.OPEN, Post.neighbourhood > previous).scalar_subquery()
-    found = sa.select(after("").label("name")).cte("found", recursive=True)
-    found = found.union_all(sa.select(after(found.c.name)).where(found.c.name.is_not(None)))
+    found = sa.select(_next_neighbourhood_after("").label("name")).cte("found", recursive=True)
+    found = found.union_all(
+        sa.select(_next_neighbourhood_after(found.c.name)).where(found.c.name.is_not(None)))
     return list(session.scalars(sa.select(found.c.name).where(found.c.name.is_not(None))))
+
+
+def _next_neighbourhood_after(previous) -> sa.ScalarSelect:
+    return sa.select(sa.func.min(Post.neighbourhood)).where(
+        Post.status == PostStatus.OPEN, Post.neighbourhood > previous).scalar_subquery()
 
 
 def posts_of(session: Session, member: Member) -> list[Post]:
