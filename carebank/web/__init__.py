@@ -1,6 +1,7 @@
 """The server-rendered web pages: one blueprint per feature, all sharing these helpers."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, request, url_for
@@ -13,6 +14,33 @@ from ..errors import DomainError
 from ..extensions import db, login_manager
 from ..i18n import format_minutes
 from ..models import Member
+
+MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list asked for with ?page=N: read one row more than it shows, which
+    tells whether there is a next page without counting them all."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def limit(self) -> int:
+        return self.size + 1
+
+    def split(self, found: list) -> tuple[list, bool]:
+        """The rows to show, and whether more follow."""
+        return found[: self.size], len(found) > self.size
+
+
+def requested_page(size: int) -> Page:
+    return Page(min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE), size)
 
 
 def register_blueprints(app: Flask) -> None:

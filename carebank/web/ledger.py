@@ -13,13 +13,12 @@ from ..extensions import db
 from ..i18n import format_minutes
 from ..models import Member, TransactionKind
 from ..policy import current_policy
-from . import apply_domain_error
+from . import apply_domain_error, requested_page
 from .forms import DonateForm, GiftForm, GrantForm
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 HISTORY_PAGE_SIZE = 25
-MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
 
 KIND_WORDS = {
     TransactionKind.VISIT: _l("Visit"),
@@ -34,13 +33,11 @@ KIND_WORDS = {
 @login_required
 def history():
     given, received = ledger.given_and_received(db.session, [current_user.id])[current_user.id]
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    # One entry more than a page tells whether there are older ones.
-    entries = ledger.history(db.session, current_user.id, limit=HISTORY_PAGE_SIZE + 1,
-                             offset=(page - 1) * HISTORY_PAGE_SIZE)
+    page = requested_page(HISTORY_PAGE_SIZE)
+    entries, older = page.split(ledger.history(db.session, current_user.id, limit=page.limit,
+                                               offset=page.offset))
     return render_template(
-        "ledger/history.html", entries=entries[:HISTORY_PAGE_SIZE], page=page,
-        older=len(entries) > HISTORY_PAGE_SIZE,
+        "ledger/history.html", entries=entries, page=page.number, older=older,
         balance=ledger.balance_of(db.session, current_user.id), given=given, received=received,
         floor=current_policy().min_balance_minutes, kind_words=KIND_WORDS,
     )

@@ -11,7 +11,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import Post, PostKind
 from ..policy import current_policy
-from . import apply_domain_error
+from . import apply_domain_error, requested_page
 from .forms import PostFilterForm, PostForm, RespondForm
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -23,7 +23,6 @@ POST = f"/<int(max={MAX_ID}):post_id>"
 RESPONSE = f"{POST}/responses/<int(max={MAX_ID}):exchange_id>"
 # A phone's screenful or three; "More" brings the next (the API gives 50 at a time).
 BROWSE_PAGE_SIZE = 20
-MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
 STATES = ("open", "matched", "expired", "closed")
 STATE_LABELS = {
     "open": _l("Open"),
@@ -55,17 +54,14 @@ def post_state_label(post: Post) -> str:
 def browse():
     form = PostFilterForm(request.args)
     form.validate()  # unknown choices get a message; the service ignores them
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = requested_page(BROWSE_PAGE_SIZE)
     wanted = posts.PostFilter(kind=form.kind.data, category=form.category.data,
                               neighbourhood=form.neighbourhood.data, text=form.q.data)
-    # One row more than a page tells whether there is a next page.
-    found = posts.browse(db.session, wanted, limit=BROWSE_PAGE_SIZE + 1,
-                         offset=(page - 1) * BROWSE_PAGE_SIZE)
+    found, more = page.split(posts.browse(db.session, wanted, limit=page.limit, offset=page.offset))
     posts.load_authors(db.session, found)
     filters = {name: value for name, value in form.data.items() if value}
     return render_template(
-        "posts/browse.html", form=form, found=found[:BROWSE_PAGE_SIZE], page=page,
-        more=len(found) > BROWSE_PAGE_SIZE, filters=filters,
+        "posts/browse.html", form=form, found=found, page=page.number, more=more, filters=filters,
         neighbourhoods=posts.neighbourhoods(db.session),
     ), 400 if form.errors else 200
 

@@ -20,7 +20,7 @@ from ...extensions import db
 from ...members import register_resident
 from ...models import CardStatus, Exchange, Member, MemberCard, Post, PostKind, VettingStatus
 from ...policy import current_policy
-from .. import apply_domain_error
+from .. import apply_domain_error, requested_page
 from ..forms import EmptyForm, PostForm
 from . import bp
 from .forms import (
@@ -39,7 +39,6 @@ from .forms import (
 from .ledger import describe_entries
 
 PAGE_SIZE = 30
-MAX_PAGE = 1000
 MEMBER = f"/members/<int(max={MAX_ID}):member_id>"
 # Suggestions are worked out for this many open posts at most, to keep the page quick.
 POSTS_WITH_MATCHES = 5
@@ -74,13 +73,13 @@ def _managed(member_id: int) -> Member:
 def members():
     form = MemberSearchForm(request.args)
     form.validate()  # an unknown filter gets a message and shows everyone
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = requested_page(PAGE_SIZE)
     show = form.show.data if form.show.data in MEMBER_FILTERS else "all"
     query = _member_query(form.q.data or "", show)
-    found = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    found, more = page.split(list(db.session.scalars(query.limit(page.limit).offset(page.offset))))
     return render_template(
-        "console/members/index.html", form=form, found=found[:PAGE_SIZE], page=page,
-        more=len(found) > PAGE_SIZE, cards=_cards_of(found[:PAGE_SIZE]), filters=MEMBER_FILTERS,
+        "console/members/index.html", form=form, found=found, page=page.number,
+        more=more, cards=_cards_of(found), filters=MEMBER_FILTERS,
         args={k: v for k, v in (("q", form.q.data), ("show", show)) if v},
     ), 400 if form.errors else 200
 
