@@ -5,7 +5,8 @@
 PATH is a page as the bench's member sees it ("/", "/ledger/", "/posts/?kind=need"); the
 word POST in it stands for that member's newest open post, and `--confirm` profiles
 POST /api/v1/confirmations with fresh codes instead. Run it on a town seeded by
-bench/city.py (bench/.data/); it works on a copy for --confirm, as that writes.
+bench/city.py (bench/.data/), as its member (city.pick_bench_member); it works on a copy for
+--confirm, as that writes.
 """
 from __future__ import annotations
 
@@ -21,20 +22,12 @@ from pyinstrument.renderers import ConsoleRenderer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from city import pick_bench_member  # noqa: E402  (bench/ is on the path when run from it)
+
 from carebank import confirmations, create_app  # noqa: E402
 from carebank.extensions import db  # noqa: E402
-from carebank.models import Account, Exchange, ExchangeStatus, Member, Post, Posting, PostStatus  # noqa: E402
+from carebank.models import Exchange, ExchangeStatus, Member, Post, PostStatus  # noqa: E402
 from carebank.policy import current_policy  # noqa: E402
-
-
-def busiest_member(session) -> Member:
-    """The member with the most postings and an open post, like bench/city.py's."""
-    with_open_posts = sa.select(Post.member_id).where(Post.status == PostStatus.OPEN)
-    member_id = session.scalar(
-        sa.select(Account.member_id).join(Posting, Posting.account_id == Account.id)
-        .where(Account.member_id.in_(with_open_posts))
-        .group_by(Account.member_id).order_by(sa.func.count().desc()).limit(1))
-    return session.get(Member, member_id)
 
 
 def codes_to_redeem(session, provider: Member, count: int) -> list[str]:
@@ -64,7 +57,7 @@ def main() -> int:
             url = f"sqlite:///{copy}"
         app = create_app(DATABASE_URL=url, REDEEM_RATE_LIMIT="1000000/minute")
         with app.app_context():
-            member = busiest_member(db.session)
+            member = pick_bench_member(db.session)
             newest = db.session.scalar(sa.select(Post.id).where(
                 Post.member_id == member.id, Post.status == PostStatus.OPEN).order_by(Post.id.desc()).limit(1))
             tokens = codes_to_redeem(db.session, member, 2 * args.requests) if args.confirm else []

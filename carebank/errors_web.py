@@ -16,6 +16,7 @@ HTTP_MESSAGES = {
     403: ("forbidden", lambda: _("You are not allowed to do that.")),
     404: ("not_found", lambda: _("There is nothing here.")),
     405: ("method_not_allowed", lambda: _("That action is not possible here.")),
+    410: ("gone", lambda: _("This is no longer available.")),
     413: ("too_large", lambda: _("That is too much data.")),
     429: ("too_many_requests", lambda: _("Too many tries. Please wait a moment.")),
     500: ("server_error", lambda: _("Something went wrong on our side. Please try again.")),

@@ -209,6 +209,10 @@ def _match_candidates(session: Session, post: Post, asker: Member, now: datetime
     return list(found.values())
 
 
+def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:
+    return _row_facts(tuple(getattr(post, column.key) for column in _FACT_COLUMNS), given_received)
+
+
 def _row_facts(row: sa.Row, given_received: tuple[int, int]) -> matching.PostFacts:
     post_id, _member_id, kind, category, neighbourhood, title, description, created_at, \
         starts_at, ends_at = row  # in the order of _FACT_COLUMNS; unpacked, as it is hot
@@ -223,18 +227,3 @@ def load_authors(session: Session, found: list[Post]) -> None:
     for post in found:
         # Set on the post itself: the session only holds loaded objects weakly.
         set_committed_value(post, "member", authors[post.member_id])
-
-
-def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:
-    return matching.PostFacts(
-        id=post.id,
-        kind=post.kind.value,
-        category=post.category,
-        neighbourhood=post.neighbourhood,
-        text=f"{post.title} {post.description}",
-        created_at=post.created_at,
-        starts_at=post.starts_at,
-        ends_at=post.ends_at,
-        minutes_given=given_received[0],
-        minutes_received=given_received[1],
-    )

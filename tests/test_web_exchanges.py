@@ -297,3 +297,14 @@ def test_pages_render_in_both_languages(parties, language):
         response = client.get(url, headers=headers)
         assert response.status_code == 200, url
         assert f'<html lang="{language}">' in response.get_data(as_text=True)
+
+
+def test_the_qr_of_a_redeemed_code_is_gone_with_a_message_in_the_members_language(app, parties):
+    exchange, _, provider_client, _, receiver_client = parties
+    code_url, token = make_code_via_web(provider_client, exchange)
+    assert receiver_client.post(f"/c/{token}").status_code == 302
+
+    gone = provider_client.get(f"{code_url}/qr.svg", headers={"Accept-Language": "ko"})
+
+    assert gone.status_code == 410
+    assert "더 이상 볼 수 없어요." in gone.get_data(as_text=True)
