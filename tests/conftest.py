@@ -8,6 +8,8 @@ import re
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -229,6 +231,21 @@ def make_exchange(session, make_member, make_post):
         return exchange
 
     return make
+
+
+@contextmanager
+def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
+    """The SQL statements sent through `engine` inside the block, in order."""
+    sent: list[str] = []
+
+    def seen(connection, cursor, statement, *rest):
+        sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
 
 
 def logged_in(app, member) -> CsrfClient:

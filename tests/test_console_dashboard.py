@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import logged_in
+from conftest import logged_in, statements_sent
 
 from carebank import cards, disputes, ledger, waiting
 from carebank.models import (
@@ -114,17 +114,8 @@ def test_a_coordinator_without_a_centre_sees_nothing(app, session, known_data, m
 def test_dashboard_uses_one_query(app, session, known_data):
     coordinator, _ = known_data
     session.get(Member, coordinator.id)  # loaded, so only the counting is measured
-    statements = []
-
-    def seen(connection, cursor, statement, *rest):
-        statements.append(statement)
-
-    engine = session.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(session.get_bind()) as statements:
         waiting.dashboard_counts(session, coordinator)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 

@@ -1,6 +1,5 @@
 """The member's home page: balance, suggestions for their newest open post, recent activity."""
-from conftest import logged_in
-from sqlalchemy import event
+from conftest import logged_in, statements_sent
 
 from carebank import ledger, posts
 from carebank.extensions import db
@@ -46,14 +45,8 @@ def test_home_costs_the_same_few_queries_however_many_suggestions(app, make_memb
     client = logged_in(app, kim)
 
     def queries_for_home() -> int:
-        statements = []
-        with app.app_context():
-            listener = lambda *args: statements.append(args[2])  # noqa: E731
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
-                assert client.get("/").status_code == 200
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
+        with app.app_context(), statements_sent(db.engine) as statements:
+            assert client.get("/").status_code == 200
         return len(statements)
 
     make_post(make_member("Helper 1"), kind="offer", category="meals")
