@@ -38,3 +38,8 @@ def format_minutes(minutes: int) -> str:
     else:
         text = gettext("%(minutes)s min", minutes=rest)
     return sign + text
+
+
+def format_signed_minutes(minutes: int) -> str:
+    """A ledger amount: "+1 h" credited, "−1 h" debited."""
+    return ("+" if minutes > 0 else "") + format_minutes(minutes)

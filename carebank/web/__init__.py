@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..categories import CATEGORIES, category_name
 from ..errors import DomainError
 from ..extensions import db, login_manager
-from ..i18n import format_minutes
+from ..i18n import format_minutes, format_signed_minutes
 from ..models import Member
 
 MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")
+    app.add_template_filter(format_signed_minutes, "signed_minutes")
     app.add_template_filter(format_when, "datetime")
     app.add_template_filter(category_name, "category")
     app.after_request(_no_store_for_members)
