@@ -11,7 +11,6 @@ from . import cli, errors_web, instance, security
 from .database import (
     configure_engine,
     database_url,
-    defer_reads_on_sqlite,
     drop_async_teardown,
     engine_options,
 )
@@ -39,7 +38,6 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     drop_async_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
-    defer_reads_on_sqlite(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
@@ -46,10 +46,12 @@ def engine_options(url: str) -> dict:
 def configure_engine(engine: sa.Engine) -> None:
     """Make SQLite behave safely under concurrent requests.
 
-    Every transaction starts with BEGIN IMMEDIATE: a deferred transaction that reads and then
-    writes can fail at once with "database is locked" in WAL mode, while IMMEDIATE takes the
-    write lock up front and waits for it. PostgreSQL needs nothing here: balance and code
-    updates are conditional UPDATEs that lock the rows they change.
+    A transaction that may write starts with BEGIN IMMEDIATE: a deferred transaction that reads
+    and then writes can fail at once with "database is locked" in WAL mode, while IMMEDIATE
+    takes the write lock up front and waits for it. Pages that only read (GET, HEAD) begin
+    DEFERRED, so under WAL they read side by side instead of queueing for that lock; a GET
+    never changes anything. PostgreSQL needs nothing here: balance and code updates are
+    conditional UPDATEs that lock the rows they change.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -69,24 +71,17 @@ def configure_engine(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # A pure reader beside the app (the test suite's own session) may ask for DEFERRED.
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin") or _begin_mode()
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def defer_reads_on_sqlite(app: Flask) -> None:
-    """Pages that only read begin DEFERRED on SQLite, so under WAL they read side by side
-    instead of queueing one at a time for the write lock that BEGIN IMMEDIATE takes. Changes
-    are never made by a GET, so no reader has to upgrade to a writer mid-transaction."""
-    from .extensions import db
-
-    @app.before_request
-    def _begin_deferred_for_reads():
-        if request.method in SAFE_METHODS and request.endpoint != "static" \
-                and db.engine.dialect.name == "sqlite":
-            db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+def _begin_mode() -> str:
+    if has_request_context() and request.method in READING_METHODS:
+        return "DEFERRED"
+    return "IMMEDIATE"  # a change, or the CLI
 
 
 def _busy_timeout_ms() -> int:
