@@ -22,12 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carebank import cards, create_app  # noqa: E402
-from carebank.card_pdf import render_cards  # noqa: E402
-from carebank.centres import save_centre  # noqa: E402
-from carebank.database import upgrade_database  # noqa: E402
-from carebank.extensions import db  # noqa: E402
-from carebank.models import Member  # noqa: E402
+from carebank import create_app  # noqa: E402
+from carebank.cards import services as cards  # noqa: E402
+from carebank.cards.pdf import render_cards  # noqa: E402
+from carebank.centres.services import save_centre  # noqa: E402
+from carebank.core.database import upgrade_database  # noqa: E402
+from carebank.core.extensions import db  # noqa: E402
+from carebank.members.models import Member  # noqa: E402
 from config import Config  # noqa: E402
 
 BUDGET_SECONDS = 10.0

@@ -52,23 +52,17 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the setup step uses carebank's own services
 
-from carebank import confirmations, create_app, exchanges, posts  # noqa: E402
-from carebank.extensions import db  # noqa: E402
-from carebank.models import (  # noqa: E402
-    Account,
-    Exchange,
-    ExchangeStatus,
-    Member,
-    Post,
-    Posting,
-    PostKind,
-    PostStatus,
-    Role,
-    Transaction,
-    TransactionKind,
-    utcnow,
-)
-from carebank.policy import Policy  # noqa: E402
+from carebank import create_app  # noqa: E402
+from carebank.confirmations import services as confirmations  # noqa: E402
+from carebank.core.database import utcnow  # noqa: E402
+from carebank.core.extensions import db  # noqa: E402
+from carebank.core.policy import Policy  # noqa: E402
+from carebank.exchanges import services as exchanges  # noqa: E402
+from carebank.exchanges.models import Exchange, ExchangeStatus  # noqa: E402
+from carebank.ledger.models import Account, Posting, Transaction, TransactionKind  # noqa: E402
+from carebank.members.models import Member, Role  # noqa: E402
+from carebank.posts import services as posts  # noqa: E402
+from carebank.posts.models import Post, PostKind, PostStatus  # noqa: E402
 
 BENCH = ROOT / "bench"
 DATA_DIR = BENCH / ".data"

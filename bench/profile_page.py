@@ -24,10 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from city import pick_bench_member  # noqa: E402  (bench/ is on the path when run from it)
 
-from carebank import confirmations, create_app  # noqa: E402
-from carebank.extensions import db  # noqa: E402
-from carebank.models import Exchange, ExchangeStatus, Member, Post, PostStatus  # noqa: E402
-from carebank.policy import current_policy  # noqa: E402
+from carebank import create_app  # noqa: E402
+from carebank.confirmations import services as confirmations  # noqa: E402
+from carebank.core.extensions import db  # noqa: E402
+from carebank.core.policy import current_policy  # noqa: E402
+from carebank.exchanges.models import Exchange, ExchangeStatus  # noqa: E402
+from carebank.members.models import Member  # noqa: E402
+from carebank.posts.models import Post, PostStatus  # noqa: E402
 
 
 def codes_to_redeem(session, provider: Member, count: int) -> list[str]:

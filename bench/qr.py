@@ -19,7 +19,7 @@ import qrcode.image.svg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carebank import confirmations  # noqa: E402
+from carebank.confirmations import services as confirmations  # noqa: E402
 
 BUDGET_MS = 2.0
 BASE_URL = "https://carebank.example.org"

@@ -18,9 +18,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from carebank import create_app, posts  # noqa: E402
-from carebank.extensions import db  # noqa: E402
-from carebank.models import Post, PostKind, PostStatus, utcnow  # noqa: E402
+from carebank import create_app  # noqa: E402
+from carebank.core.database import utcnow  # noqa: E402
+from carebank.core.extensions import db  # noqa: E402
+from carebank.posts import services as posts  # noqa: E402
+from carebank.posts.models import Post, PostKind, PostStatus  # noqa: E402
 
 BUDGET_P95_MS = 20.0
 

@@ -5,17 +5,13 @@ from pathlib import Path
 
 from flask import Flask
 
+from carebank import cli
+from carebank.core import error_pages, instance, security
+from carebank.core.database import configure_engine, database_url, drop_async_teardown, engine_options
+from carebank.core.extensions import babel, csrf, db, limiter, login_manager
+from carebank.core.i18n import select_locale, select_timezone
+from carebank.features import import_models
 from config import Config
-
-from . import cli, errors_web, instance, security
-from .database import (
-    configure_engine,
-    database_url,
-    drop_async_teardown,
-    engine_options,
-)
-from .extensions import babel, csrf, db, limiter, login_manager
-from .i18n import select_locale, select_timezone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +28,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.config.from_prefixed_env("CAREBANK")
     app.config.update(overrides)
     instance.ensure_secret_key(app)
+    import_models()
     app.config["SQLALCHEMY_ENGINES"] = {"default": engine_options(database_url(app))}
 
     db.init_app(app)
@@ -48,12 +45,12 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
 
-    from .api import api
-    from .web import register_blueprints
+    from carebank.api import api
+    from carebank.web import register_blueprints
 
     register_blueprints(app)
     app.register_blueprint(api)
-    errors_web.register(app)
+    error_pages.register(app)
     security.register(app)
     cli.register(app)
     return app

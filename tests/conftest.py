@@ -16,13 +16,18 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
-from carebank import create_app, exchanges, ledger, passwords, posts
-from carebank.centres import save_centre
-from carebank.database import Base, upgrade_database
-from carebank.extensions import db
-from carebank.members import create_member
-from carebank.models import Centre, Role
-from carebank.policy import Policy
+from carebank import create_app
+from carebank.centres.models import Centre
+from carebank.centres.services import save_centre
+from carebank.core import passwords
+from carebank.core.database import Base, upgrade_database
+from carebank.core.extensions import db
+from carebank.core.policy import Policy
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.members.services import create_member
+from carebank.posts import services as posts
 from config import TestConfig
 
 PASSWORD = "correct horse battery"

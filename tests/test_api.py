@@ -11,9 +11,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, balance, logged_in
 
-from carebank import confirmations, exchanges, ledger, posts
-from carebank.database import Base
-from carebank.models import Role, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.core.database import Base, utcnow
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.posts import services as posts
 
 API = "/api/v1"
 MEMBER_KEYS = {"id", "name", "neighbourhood", "balance_minutes"}

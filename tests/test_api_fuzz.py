@@ -25,10 +25,12 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.serving import make_server
 
-from carebank import confirmations, exchanges, ledger
 from carebank.api.openapi import describe
-from carebank.models import Role
-from carebank.policy import Policy
+from carebank.confirmations import services as confirmations
+from carebank.core.policy import Policy
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
 from config import TestConfig
 
 API = "/api/v1"

@@ -3,7 +3,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD
 
-from carebank.models import Member
+from carebank.members.models import Member
 
 
 def form_post(client, url, data, **kwargs):
@@ -157,7 +157,7 @@ def test_a_race_caught_by_a_database_constraint_is_a_409_not_a_500(client, sessi
     """Two sign-ups with one email at the same instant both pass the service's check; the
     unique constraint refuses the second, and the person sees a conflict, not a crash."""
     make_member(email="twice@example.org")
-    monkeypatch.setattr("carebank.members.email_taken", lambda session, email: False)
+    monkeypatch.setattr("carebank.members.services.email_taken", lambda session, email: False)
     response = client.post("/api/v1/members", json={"name": "B", "email": "twice@example.org",
                                                     "password": "long enough"})
     assert response.status_code == 409

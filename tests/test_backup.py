@@ -7,8 +7,9 @@ from contextlib import closing
 import pytest
 from conftest import logged_in
 
-from carebank import create_app, ledger
-from carebank.extensions import db
+from carebank import create_app
+from carebank.core.extensions import db
+from carebank.ledger import services as ledger
 from config import TestConfig
 
 ENOUGH_GIFTS = 5  # on each side of the backup, so it is taken mid-traffic

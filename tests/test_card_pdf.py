@@ -9,9 +9,10 @@ import pytest
 import zxingcpp
 from conftest import logged_in
 
-from carebank import cards
-from carebank.card_pdf import CardFace, render_cards
-from carebank.models import CardStatus, Role
+from carebank.cards import services as cards
+from carebank.cards.models import CardStatus
+from carebank.cards.pdf import CardFace, render_cards
+from carebank.members.models import Role
 
 CARD_SIZE = (242.65, 153.07)
 A4_SIZE = (595.28, 841.89)

@@ -10,9 +10,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import logged_in
 
-from carebank import cards
-from carebank.errors import Conflict, ValidationFailed
-from carebank.models import AuditEntry, CardStatus, Member, MemberCard, Role, utcnow
+from carebank.audit.models import AuditEntry
+from carebank.cards import services as cards
+from carebank.cards.models import CardStatus, MemberCard
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, ValidationFailed
+from carebank.members.models import Member, Role
 
 BASE_URL = "https://carebank.example.org"
 

@@ -9,20 +9,16 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from carebank import cards, checkins, ledger
-from carebank.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from carebank.extensions import db
-from carebank.models import (
-    AuditEntry,
-    CardCheckin,
-    CheckinConsent,
-    CheckinStatus,
-    Member,
-    MemberCard,
-    Role,
-    Transaction,
-    TransactionKind,
-)
+from carebank.audit.models import AuditEntry
+from carebank.cards import services as cards
+from carebank.cards.models import MemberCard
+from carebank.checkins import services as checkins
+from carebank.checkins.models import CardCheckin, CheckinConsent, CheckinStatus
+from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from carebank.core.extensions import db
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
+from carebank.members.models import Member, Role
 
 PIN = "2468"
 

@@ -4,20 +4,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from carebank import ledger
-from carebank.categories import CATEGORIES
-from carebank.members import authenticate
-from carebank.models import (
-    Centre,
-    Exchange,
-    ExchangeStatus,
-    Member,
-    Post,
-    PostKind,
-    Role,
-    Transaction,
-    TransactionKind,
-)
+from carebank.centres.models import Centre
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
+from carebank.members.models import Member, Role
+from carebank.members.services import authenticate
+from carebank.posts.categories import CATEGORIES
+from carebank.posts.models import Post, PostKind
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 

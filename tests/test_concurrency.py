@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import logged_in_clients, race
 
-from carebank import confirmations, ledger
-from carebank.models import Transaction, TransactionKind
+from carebank.confirmations import services as confirmations
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
 
 THREADS = 8
 

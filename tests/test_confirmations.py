@@ -8,9 +8,13 @@ import sqlalchemy as sa
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from carebank import confirmations, exchanges, ledger
-from carebank.errors import Conflict, Expired, InsufficientBalance, NotAllowed, ValidationFailed
-from carebank.models import ConfirmationCode, Posting, TransactionKind, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.confirmations.models import ConfirmationCode
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, Expired, InsufficientBalance, NotAllowed, ValidationFailed
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Posting, TransactionKind
 
 
 def posting_count(session) -> int:

@@ -7,9 +7,13 @@ import sqlalchemy as sa
 from conftest import logged_in
 from flask import url_for
 
-from carebank import cards, ledger
-from carebank.members import register_resident
-from carebank.models import AuditEntry, CardCheckin, CheckinConsent, Dispute, Role
+from carebank.audit.models import AuditEntry
+from carebank.cards import services as cards
+from carebank.checkins.models import CardCheckin, CheckinConsent
+from carebank.disputes.models import Dispute
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.members.services import register_resident
 from config import TestConfig
 
 # Names only the other centre's people carry: none may appear on our coordinator's pages.

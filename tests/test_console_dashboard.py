@@ -8,18 +8,16 @@ import pytest
 import sqlalchemy as sa
 from conftest import logged_in, statements_sent
 
-from carebank import cards, disputes, ledger, waiting
-from carebank.models import (
-    CardCheckin,
-    CardStatus,
-    CheckinConsent,
-    CheckinStatus,
-    DisputeStatus,
-    Member,
-    Post,
-    Role,
-    utcnow,
-)
+from carebank.cards import services as cards
+from carebank.cards.models import CardStatus
+from carebank.checkins.models import CardCheckin, CheckinConsent, CheckinStatus
+from carebank.core.database import utcnow
+from carebank.dashboard import services as waiting
+from carebank.disputes import services as disputes
+from carebank.disputes.models import DisputeStatus
+from carebank.ledger import services as ledger
+from carebank.members.models import Member, Role
+from carebank.posts.models import Post
 
 
 def backdate(session, model, row_id, days):

@@ -4,8 +4,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import audit, ledger
-from carebank.models import AuditEntry, Posting, Role, Transaction, TransactionKind
+from carebank.audit import services as audit
+from carebank.audit.models import AuditEntry
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Posting, Transaction, TransactionKind
+from carebank.members.models import Role
 
 
 @pytest.fixture
@@ -188,6 +191,6 @@ def test_audit_log_hides_other_centres(app, console, coordinator, make_member, m
 
 
 def test_every_audit_action_has_a_sentence():
-    from carebank.web.console.ledger import ACTION_SENTENCES
+    from carebank.ledger.console import ACTION_SENTENCES
 
     assert set(ACTION_SENTENCES) == set(audit.ACTIONS)

@@ -5,20 +5,16 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, logged_in
 
-from carebank import audit, exchanges, on_behalf
-from carebank.errors import NotAllowed, NotFound
-from carebank.members import register_resident
-from carebank.models import (
-    AuditEntry,
-    Centre,
-    Exchange,
-    ExchangeStatus,
-    Member,
-    Post,
-    PostStatus,
-    Role,
-    VettingStatus,
-)
+from carebank.audit import services as audit
+from carebank.audit.models import AuditEntry
+from carebank.centres.models import Centre
+from carebank.core.errors import NotAllowed, NotFound
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.members import on_behalf
+from carebank.members.models import Member, Role, VettingStatus
+from carebank.members.services import register_resident
+from carebank.posts.models import Post, PostStatus
 
 
 @pytest.fixture

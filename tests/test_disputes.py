@@ -6,9 +6,14 @@ import sqlalchemy as sa
 from conftest import balance, logged_in, logged_in_clients, race
 from sqlalchemy.orm import Session
 
-from carebank import disputes, ledger, waiting
-from carebank.errors import Conflict, ValidationFailed
-from carebank.models import AuditEntry, Dispute, DisputeStatus, Member, Role, Transaction, TransactionKind
+from carebank.audit.models import AuditEntry
+from carebank.core.errors import Conflict, ValidationFailed
+from carebank.dashboard import services as waiting
+from carebank.disputes import services as disputes
+from carebank.disputes.models import Dispute, DisputeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
+from carebank.members.models import Member, Role
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@ from datetime import timedelta
 
 import pytest
 
-from carebank import exchanges, posts
-from carebank.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from carebank.models import ExchangeStatus, PostStatus, Role, utcnow
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import ExchangeStatus
+from carebank.members.models import Role
+from carebank.posts import services as posts
+from carebank.posts.models import PostStatus
 
 
 @pytest.fixture

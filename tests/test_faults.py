@@ -16,10 +16,13 @@ from livesrv import Client, LiveServer, fire_threads
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from carebank import confirmations, create_app, ledger
-from carebank.extensions import db
-from carebank.idempotency import HEADER
-from carebank.models import Account, ConfirmationCode, IdempotencyKey, Posting, Transaction, TransactionKind
+from carebank import create_app
+from carebank.confirmations import services as confirmations
+from carebank.confirmations.models import ConfirmationCode
+from carebank.core.extensions import db
+from carebank.core.idempotency import HEADER, IdempotencyKey
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Account, Posting, Transaction, TransactionKind
 from config import TestConfig
 
 PAIRS, CODES_PER_PAIR, MINUTES = 4, 10, 30

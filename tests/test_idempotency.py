@@ -8,9 +8,15 @@ import sqlalchemy as sa
 from conftest import balance, logged_in, logged_in_clients, race
 from sqlalchemy.orm import Session
 
-from carebank import confirmations, exchanges, idempotency, ledger
-from carebank.extensions import db
-from carebank.models import ConfirmationCode, IdempotencyKey, Posting, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.confirmations.models import ConfirmationCode
+from carebank.core import idempotency
+from carebank.core.database import utcnow
+from carebank.core.extensions import db
+from carebank.core.idempotency import IdempotencyKey
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Posting
 
 URL = "/api/v1/confirmations"
 THREADS = 8

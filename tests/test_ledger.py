@@ -3,9 +3,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import balance
 
-from carebank import confirmations, ledger
-from carebank.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
-from carebank.models import Account, Posting, Role, Transaction, TransactionKind
+from carebank.confirmations import services as confirmations
+from carebank.core.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Account, Posting, Transaction, TransactionKind
+from carebank.members.models import Role
 
 
 def posting_count(session) -> int:

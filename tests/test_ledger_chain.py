@@ -8,23 +8,18 @@ import sqlalchemy as sa
 from alembic import command
 from conftest import _throwaway_postgres, logged_in_clients, race
 
-from carebank import confirmations, create_app, exchanges, ledger, posts
-from carebank.database import alembic_config, upgrade_database
-from carebank.extensions import db
-from carebank.members import create_member
-from carebank.models import (
-    Account,
-    Exchange,
-    ExchangeStatus,
-    LedgerSeal,
-    Member,
-    Posting,
-    Role,
-    Transaction,
-    TransactionKind,
-    utcnow,
-)
-from carebank.policy import current_policy
+from carebank import create_app
+from carebank.confirmations import services as confirmations
+from carebank.core.database import alembic_config, upgrade_database, utcnow
+from carebank.core.extensions import db
+from carebank.core.policy import current_policy
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Account, LedgerSeal, Posting, Transaction, TransactionKind
+from carebank.members.models import Member, Role
+from carebank.members.services import create_member
+from carebank.posts import services as posts
 from config import TestConfig
 
 # SQLite's append-only triggers, dropped the way an attacker with the database file would.

@@ -16,18 +16,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from carebank import confirmations, ledger
-from carebank.errors import Conflict, DomainError, ValidationFailed
-from carebank.models import (
-    Account,
-    AccountKind,
-    Exchange,
-    Member,
-    Posting,
-    Role,
-    Transaction,
-    TransactionKind,
-)
+from carebank.confirmations import services as confirmations
+from carebank.core.errors import Conflict, DomainError, ValidationFailed
+from carebank.exchanges.models import Exchange
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Account, AccountKind, Posting, Transaction, TransactionKind
+from carebank.members.models import Member, Role
 
 # Bounded so the test stays well under a minute on PostgreSQL; derandomized so CI replays
 # the same sequences every run (a failure found once is found again).

@@ -9,8 +9,11 @@ import sqlalchemy as sa
 from conftest import PASSWORD, balance
 from livesrv import Client, LiveServer, fire_processes, fire_threads
 
-from carebank import confirmations, ledger
-from carebank.models import Exchange, ExchangeStatus, Post, PostStatus, Transaction, TransactionKind
+from carebank.confirmations import services as confirmations
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
+from carebank.posts.models import Post, PostStatus
 
 THREADS = 16
 PROCESSES, REQUESTS_PER_PROCESS = 4, 4

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carebank import matching
-from carebank.matching import NEUTRAL, WEIGHTS, PostFacts
+from carebank.matching import services as matching
+from carebank.matching.services import NEUTRAL, WEIGHTS, PostFacts
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

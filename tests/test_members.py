@@ -3,9 +3,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD
 
-from carebank import ledger, members
-from carebank.errors import Conflict, NotFound, ValidationFailed
-from carebank.models import Member, Role
+from carebank.core.errors import Conflict, NotFound, ValidationFailed
+from carebank.ledger import services as ledger
+from carebank.members import services as members
+from carebank.members.models import Member, Role
 
 
 def sign_up(session, **fields):

@@ -12,11 +12,13 @@ from conftest import PASSWORD, logged_in
 from flask_limiter.util import get_qualified_name
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from carebank import confirmations
 from carebank.api.openapi import describe
-from carebank.extensions import limiter
-from carebank.models import Exchange, Role, utcnow
-from carebank.policy import Policy
+from carebank.confirmations import services as confirmations
+from carebank.core.database import utcnow
+from carebank.core.extensions import limiter
+from carebank.core.policy import Policy
+from carebank.exchanges.models import Exchange
+from carebank.members.models import Role
 
 API = "/api/v1"
 SESSION_COOKIE = describe(Policy())["components"]["securitySchemes"]["session"]["name"]

@@ -6,8 +6,9 @@ from argon2 import PasswordHasher, extract_parameters
 from conftest import FAST_HASHER, PASSWORD
 from werkzeug.security import generate_password_hash
 
-from carebank import members, passwords
-from carebank.models import Member
+from carebank.core import passwords
+from carebank.members import services as members
+from carebank.members.models import Member
 
 
 def stored_hash(session, member) -> str:

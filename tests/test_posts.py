@@ -4,10 +4,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from carebank import exchanges, posts
-from carebank.errors import NotAllowed, NotFound, ValidationFailed
-from carebank.models import ExchangeStatus, Post, PostKind, PostStatus, Role, utcnow
-from carebank.posts import PostFilter
+from carebank.core.database import utcnow
+from carebank.core.errors import NotAllowed, NotFound, ValidationFailed
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import ExchangeStatus
+from carebank.members.models import Role
+from carebank.posts import services as posts
+from carebank.posts.models import Post, PostKind, PostStatus
+from carebank.posts.services import PostFilter
 
 
 def post_count(session) -> int:

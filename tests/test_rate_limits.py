@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from conftest import PASSWORD, CsrfClient, logged_in
 from test_security_headers import assert_secured
 
-from carebank import confirmations, create_app
-from carebank.extensions import db, limiter
-from carebank.models import Member, Transaction
+from carebank import create_app
+from carebank.confirmations import services as confirmations
+from carebank.core.extensions import db, limiter
+from carebank.ledger.models import Transaction
+from carebank.members.models import Member
 from config import Config, TestConfig
 
 KOREAN_429 = "너무 여러 번 시도했어요. 잠시 기다려 주세요."

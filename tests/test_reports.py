@@ -11,10 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carebank import exchanges, ledger, models, posts, reports
-from carebank.charts import bar_chart
-from carebank.errors import ValidationFailed
-from carebank.models import Role
+from carebank.core import database
+from carebank.core.errors import ValidationFailed
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.posts import services as posts
+from carebank.reports import services as reports
+from carebank.reports.charts import bar_chart
 from tests.conftest import logged_in
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -22,7 +26,7 @@ PERIOD = "from=2025-01&to=2025-02"
 
 
 class FrozenClock(datetime):
-    """`models.utcnow` reads this: every default timestamp (members, posts, transactions)."""
+    """`utcnow` reads this: every default timestamp (members, posts, transactions)."""
 
     moment: datetime | None = None
 
@@ -35,7 +39,7 @@ class FrozenClock(datetime):
 
 @pytest.fixture
 def clock(monkeypatch):
-    monkeypatch.setattr(models, "datetime", FrozenClock)
+    monkeypatch.setattr(database, "datetime", FrozenClock)
     yield FrozenClock
     FrozenClock.moment = None
 

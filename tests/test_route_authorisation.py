@@ -14,10 +14,16 @@ import sqlalchemy as sa
 from conftest import PASSWORD, logged_in
 from flask import url_for
 
-from carebank import cards, confirmations, create_app, exchanges, ledger, posts
-from carebank.database import Base
-from carebank.members import create_member, register_resident
-from carebank.models import CardCheckin, CheckinConsent, Role
+from carebank import create_app
+from carebank.cards import services as cards
+from carebank.checkins.models import CardCheckin, CheckinConsent
+from carebank.confirmations import services as confirmations
+from carebank.core.database import Base
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.members.services import create_member, register_resident
+from carebank.posts import services as posts
 from config import TestConfig
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

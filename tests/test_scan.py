@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import balance, csrf_from, logged_in
 
-from carebank import confirmations
+from carebank.confirmations import services as confirmations
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "static" / "vendor"

@@ -8,27 +8,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from carebank import ledger, seed
-from carebank.categories import CATEGORIES
-from carebank.database import Base
-from carebank.members import create_member
-from carebank.models import (
-    Account,
-    AccountKind,
-    Centre,
-    Exchange,
-    ExchangeStatus,
-    LedgerSeal,
-    Member,
-    Post,
-    PostKind,
-    PostStatus,
-    Role,
-    Transaction,
-    TransactionKind,
-    utcnow,
-)
-from carebank.policy import Policy
+from carebank.centres.models import Centre
+from carebank.core.database import Base, utcnow
+from carebank.core.policy import Policy
+from carebank.devdata import seed
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Account, AccountKind, LedgerSeal, Transaction, TransactionKind
+from carebank.members.models import Member, Role
+from carebank.members.services import create_member
+from carebank.posts.categories import CATEGORIES
+from carebank.posts.models import Post, PostKind, PostStatus
 
 MEMBERS, POSTS, TRANSACTIONS = 120, 300, 2000
 SIZE = ("--members", str(MEMBERS), "--posts", str(POSTS), "--transactions", str(TRANSACTIONS))

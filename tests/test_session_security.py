@@ -12,9 +12,10 @@ from flask import url_for
 from test_route_authorisation import database_state, world  # noqa: F401 (a fixture)
 
 from carebank import create_app
-from carebank.extensions import db
-from carebank.models import Role, Transaction
-from carebank.security import STRICT_TRANSPORT_SECURITY
+from carebank.core.extensions import db
+from carebank.core.security import STRICT_TRANSPORT_SECURITY
+from carebank.ledger.models import Transaction
+from carebank.members.models import Role
 from config import TestConfig
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -13,9 +13,9 @@ from pathlib import Path
 from flask import Flask
 
 from carebank import create_app
-from carebank.extensions import db
-from carebank.instance import ensure_secret_key
-from carebank.policy import Policy
+from carebank.core.extensions import db
+from carebank.core.instance import ensure_secret_key
+from carebank.core.policy import Policy
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parent.parent

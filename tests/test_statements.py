@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carebank import ledger, statements
-from carebank.models import Role, TransactionKind
+from carebank.ledger import services as ledger
+from carebank.ledger.models import TransactionKind
+from carebank.members.models import Role
+from carebank.statements import services as statements
 from tests.conftest import balance, logged_in
 from tests.test_reports import Builder, clock, utc  # noqa: F401  (clock is a fixture)
 

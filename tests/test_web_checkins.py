@@ -11,8 +11,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import cards, ledger
-from carebank.models import CardCheckin, CheckinStatus, MemberCard, Role, Transaction, TransactionKind
+from carebank.cards import services as cards
+from carebank.cards.models import MemberCard
+from carebank.checkins.models import CardCheckin, CheckinStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction, TransactionKind
+from carebank.members.models import Role
 
 PIN = "2468"
 ROOT = Path(__file__).resolve().parent.parent

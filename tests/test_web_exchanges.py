@@ -7,8 +7,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import confirmations, ledger
-from carebank.models import ConfirmationCode, Exchange, ExchangeStatus, Transaction, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.confirmations.models import ConfirmationCode
+from carebank.core.database import utcnow
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction
 
 
 def count_transactions(session) -> int:

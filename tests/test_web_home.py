@@ -1,8 +1,9 @@
 """The member's home page: balance, suggestions for their newest open post, recent activity."""
 from conftest import logged_in, statements_sent
 
-from carebank import ledger, posts
-from carebank.extensions import db
+from carebank.core.extensions import db
+from carebank.ledger import services as ledger
+from carebank.posts import services as posts
 
 
 def test_home_suggests_offers_for_the_newest_open_need(app, make_member, make_post):

@@ -6,8 +6,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import confirmations, ledger
-from carebank.models import Role, Transaction
+from carebank.confirmations import services as confirmations
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction
+from carebank.members.models import Role
 
 
 def pool_balance(session) -> int:

@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-import carebank.posts
-import carebank.web.posts
-from carebank import exchanges, posts
-from carebank.models import Exchange, ExchangeStatus, Post, PostStatus
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.posts import services as posts
+from carebank.posts import views as post_views
+from carebank.posts.models import Post, PostStatus
 
 
 def post_form(client, **fields):
@@ -142,7 +143,7 @@ def test_empty_browse_says_so_and_links_to_posting(client):
 
 
 def test_browse_pages_with_a_more_link(client, make_member, make_post, monkeypatch):
-    monkeypatch.setattr(carebank.web.posts, "BROWSE_PAGE_SIZE", 2)
+    monkeypatch.setattr(post_views, "BROWSE_PAGE_SIZE", 2)
     kim = make_member()
     for title in ("Oldest", "Middle", "Newest"):
         make_post(kim, title=title)

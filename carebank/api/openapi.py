@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from .. import exchanges, idempotency, ledger, members, posts
-from ..categories import CATEGORIES
-from ..confirmations import ALPHABET, CODE_LENGTH
-from ..models import ExchangeStatus, PostKind, PostStatus, Role, TransactionKind
-from ..policy import Policy, current_policy
-from . import api
-from .views import MAX_ID
+from carebank.api import api
+from carebank.api.handler import MAX_ID
+from carebank.confirmations.services import ALPHABET, CODE_LENGTH
+from carebank.core import idempotency
+from carebank.core.policy import Policy, current_policy
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.models import TransactionKind
+from carebank.members import services as members
+from carebank.members.models import Role
+from carebank.posts import services as posts
+from carebank.posts.categories import CATEGORIES
+from carebank.posts.models import PostKind, PostStatus
 
 PREFIX = "/api/v1"
 SPEC_PATH = "/api/openapi.json"

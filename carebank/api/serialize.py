@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..categories import category_name
-from ..ledger import LedgerEntry
-from ..models import ConfirmationCode, Exchange, Member, Post, Transaction
+from carebank.confirmations.models import ConfirmationCode
+from carebank.exchanges.models import Exchange
+from carebank.ledger.models import Transaction
+from carebank.ledger.services import LedgerEntry
+from carebank.members.models import Member
+from carebank.posts.categories import category_name
+from carebank.posts.models import Post
 
 
 def iso(value: datetime | None) -> str | None:

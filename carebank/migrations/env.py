@@ -2,8 +2,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from carebank import models  # noqa: F401  (registers every table on the metadata)
-from carebank.database import Base, configure_engine
+from carebank.core.database import Base, configure_engine
+from carebank.features import import_models
+
+import_models()  # every table on the metadata
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,6 @@
 """The server-rendered web pages: one blueprint per feature, all sharing these helpers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, request, url_for
@@ -9,42 +8,23 @@ from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..categories import CATEGORIES, category_name
-from ..errors import DomainError
-from ..extensions import db, login_manager
-from ..i18n import format_minutes, format_signed_minutes
-from ..models import Member
-
-MAX_PAGE = 1000  # a deeper page is never wanted, and a huge offset overflows the driver
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list asked for with ?page=N: read one row more than it shows, which
-    tells whether there is a next page without counting them all."""
-
-    number: int
-    size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size
-
-    @property
-    def limit(self) -> int:
-        return self.size + 1
-
-    def split(self, found: list) -> tuple[list, bool]:
-        """The rows to show, and whether more follow."""
-        return found[: self.size], len(found) > self.size
-
-
-def requested_page(size: int) -> Page:
-    return Page(min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE), size)
+from carebank.core.errors import DomainError
+from carebank.core.extensions import db, login_manager
+from carebank.core.i18n import format_minutes, format_signed_minutes
+from carebank.members.models import Member
+from carebank.posts.categories import CATEGORIES, category_name
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, checkins, console, disputes, exchanges, ledger, main, posts, pwa, scan, statements
+    from carebank.checkins import views as checkins
+    from carebank.confirmations import views as scan
+    from carebank.disputes import views as disputes
+    from carebank.exchanges import views as exchanges
+    from carebank.ledger import views as ledger
+    from carebank.members import views as auth
+    from carebank.posts import views as posts
+    from carebank.statements import views as statements
+    from carebank.web import console, main, pwa
 
     for module in (main, auth, posts, exchanges, ledger, scan, pwa, console, checkins, disputes, statements):
         app.register_blueprint(module.bp)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .. import exchanges, ledger, posts
-from ..extensions import db
-from ..models import ExchangeStatus
-from .ledger import KIND_WORDS
+from carebank.core.extensions import db
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import ExchangeStatus
+from carebank.ledger import services as ledger
+from carebank.ledger.views import KIND_WORDS
+from carebank.posts import services as posts
 
 bp = Blueprint("main", __name__)
 

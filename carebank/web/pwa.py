@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, make_response, render_template, url_fo
 from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 
-from ..confirmations import CONFIRM_PATH
+from carebank.confirmations.services import CONFIRM_PATH
 
 bp = Blueprint("pwa", __name__)
 

@@ -14,8 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from carebank import confirmations, exchanges, ledger
-from carebank.models import Role, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.core.database import utcnow
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
 from tests.browser.conftest import PHONE, log_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"

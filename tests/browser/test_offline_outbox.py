@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from conftest import balance
 from playwright.sync_api import expect
 
-from carebank import confirmations
-from carebank.models import Transaction, utcnow
+from carebank.confirmations import services as confirmations
+from carebank.core.database import utcnow
+from carebank.ledger.models import Transaction
 from tests.browser.conftest import log_in
 
 SAVED = "Saved — will confirm when online"

@@ -13,8 +13,10 @@ import qrcode
 import sqlalchemy as sa
 from conftest import balance, logged_in
 
-from carebank import cards, confirmations
-from carebank.models import Role, Transaction
+from carebank.cards import services as cards
+from carebank.confirmations import services as confirmations
+from carebank.ledger.models import Transaction
+from carebank.members.models import Role
 from tests.browser.conftest import PHONE, launch, log_in
 
 SIZE = 480  # px, square video frames and photos

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from carebank.ledger import GENESIS_HASH, seal_hash
-from carebank.models import UTCDateTime
+from carebank.core.database import UTCDateTime
+from carebank.ledger.services import GENESIS_HASH, seal_hash
 
 revision = '0004'
 down_revision = '0003'

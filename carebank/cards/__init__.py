@@ -1,0 +1,1 @@
+"""Member cards: printed cards with a QR and a PIN for residents without a phone."""

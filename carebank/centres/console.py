@@ -1,0 +1,109 @@
+"""Console: centres and who works where (administrators only)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from carebank.centres import services as centre_rules
+from carebank.centres.forms import CentreForm, MembershipForm
+from carebank.centres.models import Centre
+from carebank.core.converters import MAX_ID
+from carebank.core.errors import DomainError
+from carebank.core.extensions import db
+from carebank.members import on_behalf
+from carebank.members.forms import ROLE_LABELS
+from carebank.members.models import Member, Role
+from carebank.web import apply_domain_error
+from carebank.web.console import bp
+
+CENTRE = f"/centres/<int(max={MAX_ID}):centre_id>"
+
+
+def _admins_only() -> None:
+    """Plain coordinators work within their centre; only admins manage centres and roles."""
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.route("/centres")
+def centres():
+    _admins_only()
+    return _render_list(_membership_form())
+
+
+def _render_list(membership_form: MembershipForm, status: int = 200):
+    found = centre_rules.all_centres(db.session)
+    return render_template(
+        "console/centres/index.html", centres=found, counts=_counts(), staff=_staff(),
+        membership_form=membership_form, role_labels=ROLE_LABELS,
+    ), status
+
+
+def _counts() -> dict[int | None, int]:
+    rows = db.session.execute(sa.select(Member.centre_id, sa.func.count()).group_by(Member.centre_id))
+    return dict(rows.all())
+
+
+def _staff() -> dict[int | None, list[Member]]:
+    """Each centre's coordinators and admins, by name."""
+    staff: dict[int | None, list[Member]] = {}
+    query = sa.select(Member).where(Member.role != Role.MEMBER).order_by(Member.name)
+    for member in db.session.scalars(query):
+        staff.setdefault(member.centre_id, []).append(member)
+    return staff
+
+
+def _membership_form() -> MembershipForm:
+    form = MembershipForm()
+    form.centre_id.choices = [(c.id, c.name) for c in centre_rules.all_centres(db.session)]
+    return form
+
+
+@bp.route("/centres/new", methods=["GET", "POST"])
+def centre_new():
+    _admins_only()
+    return _edit(None)
+
+
+@bp.route(f"{CENTRE}/edit", methods=["GET", "POST"])
+def centre_edit(centre_id: int):
+    _admins_only()
+    return _edit(centre_rules.get_centre(db.session, centre_id))
+
+
+def _edit(centre: Centre | None):
+    form = CentreForm(obj=centre)
+    if form.validate_on_submit():
+        try:
+            saved = on_behalf.save_centre(db.session, current_user, centre, **form.fields_for_service())
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("The centre %(name)s is saved.", name=saved.name), "success")
+            return redirect(url_for(".centres"))
+    status = 400 if request.method == "POST" else 200  # shown again: the POST was refused
+    return render_template("console/centres/edit.html", form=form, centre=centre), status
+
+
+@bp.route("/centres/membership", methods=["POST"])
+def membership():
+    """Move a member to a centre and set their role (from the centres page or a member's page)."""
+    _admins_only()
+    form = _membership_form()
+    if form.validate_on_submit():
+        try:
+            member = centre_rules.managed_member(db.session, current_user, form.member_number.data)
+            on_behalf.set_membership(db.session, current_user, member, centre_id=form.centre_id.data,
+                                     role=form.role.data)
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("%(name)s now works in %(centre)s as %(role)s.", name=member.name,
+                    centre=member.centre.name, role=ROLE_LABELS[member.role]), "success")
+            return redirect(url_for(".member_detail", member_id=member.id))
+    return _render_list(form, 400)
+

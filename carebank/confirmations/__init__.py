@@ -1,0 +1,1 @@
+"""Confirmation codes: the QR one party shows after a visit and the other scans to credit it."""

@@ -1,0 +1,1 @@
+"""Infrastructure every feature uses: database, extensions, errors, i18n, policy, security, limits."""

@@ -1,0 +1,92 @@
+"""Console: the dashboard, the console's front page. What needs the centre's attention,
+as big tiles that lead to each area, and the everyday actions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from carebank.centres.services import managed_exchange
+from carebank.core.errors import DomainError
+from carebank.core.extensions import db
+from carebank.core.policy import current_policy
+from carebank.dashboard import services as waiting
+from carebank.web import apply_domain_error
+from carebank.web.console import bp
+from carebank.web.forms import DurationMixin
+
+
+@dataclass(frozen=True)
+class Tile:
+    count: int
+    label: str
+    endpoint: str
+    urgent: bool = False  # someone is waiting on the centre
+
+
+def tiles(counts: waiting.DashboardCounts) -> list[Tile]:
+    return [
+        Tile(counts.checkins_pending, _l("Check-ins waiting for approval"), "console.checkins", True),
+        Tile(counts.disputes_open, _l("Problems reported"), "console.disputes", True),
+        Tile(counts.cards_locked, _l("Locked cards"), "console.cards", True),
+        Tile(counts.exchanges_waiting, _l("Exchanges waiting for confirmation"), "console.waiting"),
+        Tile(counts.needs_unmatched, _l("Needs without a match for %(days)s days",
+                                        days=waiting.UNMATCHED_DAYS), "console.reports"),
+        Tile(counts.new_members, _l("New members this week"), "console.members"),
+    ]
+
+
+QUICK_ACTIONS = (
+    ("console.member_new", _l("Register a resident")),
+    ("console.cards", _l("Print cards")),
+    ("console.grant", _l("Grant hours")),
+    ("console.reports", _l("Reports")),
+)
+
+
+@bp.route("/", endpoint="dashboard")
+def dashboard():
+    counts = waiting.dashboard_counts(db.session, current_user)
+    return render_template("console/dashboard.html", centre=current_user.centre,
+                           tiles=tiles(counts), actions=QUICK_ACTIONS)
+
+
+class RecordVisitForm(DurationMixin, FlaskForm):
+    SERVICE_FIELDS = {"minutes": "hours", "memo": "reason"}
+
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(), Length(max=waiting.REASON_MAX_LENGTH)],
+        description=_l("For example: confirmed by phone with both of them."),
+    )
+
+
+@bp.route("/waiting", endpoint="waiting")
+def waiting_list():
+    return render_template("console/disputes/waiting.html",
+                           waiting=waiting.exchanges_waiting(db.session, current_user))
+
+
+@bp.route("/waiting/<int:exchange_id>", methods=["GET", "POST"])
+def waiting_record(exchange_id: int):
+    """Record a visit of an exchange the parties could not confirm themselves."""
+    exchange = managed_exchange(db.session, current_user, exchange_id)
+    form = RecordVisitForm(hours=exchange.post.minutes // 60, extra_minutes=exchange.post.minutes % 60)
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            waiting.record_visit(db.session, current_user, exchange.id, form.total_minutes,
+                                 form.reason.data, current_policy())
+        except DomainError as error:
+            apply_domain_error(error, form)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("The visit is recorded. Both members will see it in their history."), "success")
+            return redirect(url_for(".waiting"))
+    return render_template("console/disputes/record.html", exchange=exchange, form=form), status

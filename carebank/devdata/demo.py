@@ -1,0 +1,293 @@
+"""Demo data: a small, believable neighbourhood for trying the app (`flask --app app demo`).
+
+Everything goes through the real services, so the demo obeys the same rules as real use:
+every visit is confirmed with a redeemed code and `flask --app app ledger verify` stays clean.
+Post titles and profiles are data written by members, so they are not translated.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carebank.cards import services as cards
+from carebank.centres.services import save_centre
+from carebank.confirmations import services as confirmations
+from carebank.core.database import utcnow
+from carebank.core.policy import Policy
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import Exchange
+from carebank.ledger import services as ledger
+from carebank.ledger.models import Transaction
+from carebank.members import on_behalf
+from carebank.members.models import Member, Role, VettingStatus
+from carebank.members.services import create_member, register_resident
+from carebank.posts import services as posts
+from carebank.posts.models import Post
+
+PASSWORD = "demo1234"
+EMAIL_DOMAIN = "demo.carebank"
+# Korea keeps no daylight saving time, so a fixed offset is exact.
+KST = timezone(timedelta(hours=9), "KST")
+COORDINATOR = "migyeong"
+
+# name, address, phone, neighbourhoods served
+CENTRES = (
+    ("종로 나눔돌봄센터", "서울 종로구 자하문로 1", "02-730-1234", "효자동\n삼청동"),
+    ("부암동 마을돌봄센터", "서울 종로구 창의문로 5", "02-391-5678", "부암동"),
+)
+# A resident without a phone whom the coordinator registered: she uses a printed card.
+RESIDENT = ("박순례", "효자동", "2026-11 방문 상담 때 종이 동의서에 서명하심")
+RESIDENT_PIN = "2580"
+RESIDENT_NEED = ("통인시장 장보기 같이 가 주세요", "무거운 장바구니를 들어 주실 분. 전화가 없으니 센터로 연락 주세요.", 90)
+RESIDENT_CARER = "minsu"
+# Carers the centre has checked.
+VERIFIED = ("minsu", "sarah", "james")
+
+# key (also the email's local part): name, neighbourhood, locale, languages, what I can offer
+MEMBERS = {
+    "youngja": ("김영자", "효자동", "ko", "한국어",
+                "옛날 이야기 들려드리기, 김치 담그는 법 알려드려요"),
+    "soonja": ("이순자", "삼청동", "ko", "한국어", "뜨개질을 가르쳐 드릴 수 있어요"),
+    "boksun": ("오복순", "삼청동", "ko", "한국어", "나물 반찬을 넉넉히 만들어 나눠요"),
+    "jeongho": ("최정호", "부암동", "ko", "한국어", "텃밭 40년, 채소 기르는 법 알려드려요"),
+    "margaret": ("Margaret Lee", "부암동", "en", "English, 한국어 조금",
+                 "Baking, and reading aloud in English to children"),
+    "minsu": ("박민수", "효자동", "ko", "한국어, English",
+              "스마트폰·컴퓨터 도움, 장보기, 병원 동행"),
+    "haeun": ("정하은", "효자동", "ko", "한국어, English",
+              "초등학생 수학·영어 숙제, 방과 후 아이 돌봄"),
+    "seojun": ("윤서준", "부암동", "ko", "한국어", "차가 있어요: 병원 모셔다 드리기, 짐 나르기"),
+    "sarah": ("Sarah Kim", "삼청동", "en", "English, 한국어",
+              "English conversation, tutoring, cleaning help, dog walking"),
+    "james": ("James O'Neill", "삼청동", "en", "English",
+              "Small repairs: shelves, door handles, leaking taps, bicycles"),
+    "daniel": ("Daniel Park", "효자동", "en", "English, 한국어",
+               "Forms and letters in English, translating official mail"),
+    "migyeong": ("한미경", "효자동", "ko", "한국어, English",
+                 "동네 코디네이터: 처음 오신 분을 도와드려요"),
+}
+
+# key: author, kind, category, title, description, minutes, days since posted,
+# and a time window (days ahead, start hour in Seoul, hours long) or None.
+POSTS = {
+    "escort_clinic": ("youngja", "need", "escort", "병원 가는 길 동행해 주세요",
+                      "서울대병원 정기검진이에요. 지하철 계단이 힘들어서 같이 가 주실 분.", 120, 6, None),
+    "thursday_chat": ("soonja", "need", "companionship", "매주 목요일 오후 말벗이 필요해요",
+                      "혼자 지내서 이야기 나눌 사람이 그리워요. 차 한잔 같이 해요.", 60, 12, None),
+    "leaking_tap": ("jeongho", "need", "repairs", "부엌 수도꼭지가 새요",
+                    "밤새 똑똑 물이 떨어져요. 공구는 집에 있어요.", 60, 4, None),
+    "district_letters": ("margaret", "need", "paperwork", "Help reading letters from the district office",
+                         "Two letters about my health insurance that I cannot quite follow.", 60, 2, None),
+    "winter_duvets": ("boksun", "need", "housework", "겨울 이불 빨래 도와주세요",
+                      "이불이 무거워서 혼자 못 옮겨요. 빨래방까지 같이 가 주세요.", 90, 1, (3, 10, 2)),
+    "saturday_kids": ("seojun", "need", "childcare", "토요일 오전 아이 돌봐주실 분",
+                      "7살, 5살 남매예요. 병원 진료가 있어서 세 시간만 부탁드려요.", 180, 1, (5, 9, 3)),
+    "korean_practice": ("james", "need", "learning", "Korean conversation practice",
+                        "I can read Hangul but freeze when I speak. Tea is on me.", 60, 3, None),
+    "porridge": ("youngja", "need", "meals", "감기에 걸려서 죽 좀 부탁해요",
+                 "며칠 장을 못 봤어요. 흰죽이나 전복죽이면 좋겠어요.", 45, 0, (1, 12, 2)),
+    "phone_help": ("minsu", "offer", "tech_help", "스마트폰 사용법 알려드려요",
+                   "영상통화, 카카오톡, 사진 보내기 천천히 알려드려요.", 60, 9, None),
+    "market_run": ("minsu", "offer", "errands", "통인시장 장보기 대신 해드려요",
+                   "목록만 주시면 장 봐서 집 앞까지 가져다 드려요.", 60, 1, (1, 16, 2)),
+    "english_chat": ("sarah", "offer", "learning", "English conversation for beginners",
+                     "Relaxed practice over coffee; complete beginners welcome.", 60, 5, None),
+    "spring_clean": ("sarah", "offer", "housework", "Help with a big clean",
+                     "Windows, high shelves, moving furniture: I am tall and have a free Sunday.",
+                     120, 2, (6, 13, 3)),
+    "small_repairs": ("james", "offer", "repairs", "Small repairs around the house",
+                      "Shelves, door handles, dripping taps. I bring my own tools.", 90, 7, None),
+    "homework": ("haeun", "offer", "learning", "초등학생 수학 숙제 도와줘요",
+                 "교대생이에요. 평일 저녁에 한 시간씩 가능해요.", 60, 4, None),
+    "after_school": ("haeun", "offer", "childcare", "방과 후 아이 돌봄",
+                     "학교에서 데려와서 부모님 오실 때까지 같이 있어요.", 120, 2, (2, 15, 3)),
+    "side_dishes": ("boksun", "offer", "meals", "나물 반찬 나눠드려요",
+                    "시금치, 고사리, 도라지 나물을 넉넉히 했어요.", 30, 1, None),
+    "vegetable_garden": ("jeongho", "offer", "gardening", "텃밭 가꾸는 법 알려드려요",
+                         "상추, 고추, 방울토마토 심을 때예요. 화분도 괜찮아요.", 60, 3, None),
+    "english_forms": ("daniel", "offer", "paperwork", "Help with English forms and letters",
+                      "Visa, bank and insurance paperwork. 영문 서류도 도와드려요.", 60, 8, None),
+    "clinic_drive": ("seojun", "offer", "escort", "차로 병원 모셔다 드려요",
+                     "부암동, 효자동에서 세브란스나 서울대병원까지.", 90, 2, (4, 9, 4)),
+    "reading_aloud": ("margaret", "offer", "companionship", "Tea and reading aloud in English",
+                      "Come for tea; I read to children or to anyone who likes a story.", 60, 6, None),
+}
+
+# Agreements: post, the member who responded, their message.
+ACCEPTED = (
+    ("escort_clinic", "minsu", "제가 모셔다 드릴게요. 10시에 댁 앞으로 갈게요."),
+    ("thursday_chat", "sarah", "I would love to come every Thursday. 한국어 연습도 할게요!"),
+    ("phone_help", "margaret", "I want to video call my grandchildren in Sydney."),
+    ("leaking_tap", "james", "I can come on Saturday with a new washer."),
+    ("district_letters", "daniel", "Happy to go through them with you this week."),
+)
+PROPOSED = (("winter_duvets", "seojun", "차로 빨래방까지 같이 가요."),)
+
+# Confirmed visits: post of the exchange, who shows the code (the other redeems), minutes.
+# The weekly chat appears twice: two Thursdays, two codes.
+VISITS = (
+    ("escort_clinic", "minsu", 120),
+    ("thursday_chat", "sarah", 60),
+    ("thursday_chat", "soonja", 60),
+    ("phone_help", "margaret", 60),
+    ("leaking_tap", "james", 45),
+)
+
+# What to look at when logging in as someone, for the summary.
+HINTS = {
+    "youngja": "older, mostly receives: a confirmed clinic visit, a gift and a pool grant",
+    "soonja": "weekly Thursday chats with Sarah Kim, confirmed twice",
+    "boksun": "has a pending offer of help to accept or decline",
+    "margaret": "English speaker; an accepted exchange whose visit is still to come",
+    "minsu": "younger, mostly gives; shows codes and has gifted time",
+    "sarah": "English speaker who gives weekly and donated to the pool",
+    "migyeong": "coordinator of 종로 나눔돌봄센터: the console at /console/",
+}
+
+GIFTS = (("minsu", "youngja", 60, "할머니, 건강하세요"),)
+DONATIONS = (("sarah", 60, "For neighbours who cannot give back"),
+             ("james", 30, "동네를 위해"))
+GRANTS = (("youngja", 60, "병원 동행이 더 필요하실 때 쓰세요"),)
+
+
+class DemoNotEmpty(Exception):
+    """The demo only fills an empty database; it never mixes with real members."""
+
+
+def load_demo(session: Session, now: datetime | None = None, policy: Policy | None = None) -> str:
+    """Fill an empty database with the demo neighbourhood; returns a summary to print.
+    Flushes but does not commit: the caller commits."""
+    if session.scalar(sa.select(sa.func.count()).select_from(Member)):
+        raise DemoNotEmpty("the database already has members")
+    now = now or utcnow()
+    policy = policy or Policy()
+    _create_centres(session)
+    members = _create_members(session)
+    resident = _centre_work(session, members, now)
+    created = _create_posts(session, members, policy, now)
+    _resident_need(session, members, resident, policy, now)
+    agreed = _agree(session, members, created)
+    _confirm_visits(session, members, agreed, policy, now)
+    _move_time(session, members, policy)
+    return _summary(session, members)
+
+
+def _create_centres(session: Session) -> None:
+    for name, address, phone, neighbourhoods in CENTRES:
+        save_centre(session, None, name=name, address=address, phone=phone,
+                    neighbourhoods=neighbourhoods)
+
+
+def _centre_work(session: Session, members: dict[str, Member], now: datetime) -> Member:
+    """What the coordinator has done: vetted some carers, registered a resident with a PIN."""
+    coordinator = members[COORDINATOR]
+    for key in VERIFIED:
+        members[key].vetting = VettingStatus.VERIFIED
+        members[key].vetted_at = now - timedelta(days=30)
+        members[key].vetted_by_id = coordinator.id
+    name, neighbourhood, consent = RESIDENT
+    resident = register_resident(session, coordinator, name=name, neighbourhood=neighbourhood,
+                                 locale="ko", consent_note=consent)
+    cards.set_pin(session, resident, RESIDENT_PIN, coordinator)
+    return resident
+
+
+def _resident_need(session: Session, members: dict[str, Member], resident: Member, policy: Policy,
+                   now: datetime) -> None:
+    """The coordinator posts the resident's need for her; a vetted carer offers, and the
+    coordinator accepts for her: the visit is then confirmed with her card and PIN."""
+    coordinator, carer = members[COORDINATOR], members[RESIDENT_CARER]
+    title, text, minutes = RESIDENT_NEED
+    need = on_behalf.post_for(session, coordinator, resident, policy=policy, kind="need",
+                              category="errands", title=title, description=text, minutes=minutes,
+                              now=now - timedelta(days=2))
+    exchange = exchanges.respond(session, carer, need.id, "수요일 오전에 같이 가요.")
+    on_behalf.accept_for(session, coordinator, resident, exchange.id)
+
+
+def _create_members(session: Session) -> dict[str, Member]:
+    members = {}
+    for key, (name, neighbourhood, locale, languages, offers) in MEMBERS.items():
+        members[key] = create_member(
+            session, name=name, email=f"{key}@{EMAIL_DOMAIN}", password=PASSWORD,
+            neighbourhood=neighbourhood, locale=locale, languages=languages, offers_text=offers,
+            role=Role.COORDINATOR if key == COORDINATOR else Role.MEMBER,
+        )
+    return members
+
+
+def _create_posts(session: Session, members: dict[str, Member], policy: Policy,
+                  now: datetime) -> dict[str, Post]:
+    created = {}
+    for key, (author, kind, category, title, text, minutes, age, window) in POSTS.items():
+        starts_at, ends_at = _window(now, window)
+        created[key] = posts.create_post(
+            session, members[author], kind=kind, category=category, title=title,
+            description=text, minutes=minutes, starts_at=starts_at, ends_at=ends_at,
+            policy=policy, now=now - timedelta(days=age, hours=len(created)),
+        )
+    return created
+
+
+def _window(now: datetime, window: tuple[int, int, int] | None) -> tuple[datetime | None, ...]:
+    """A window `days` ahead starting at a whole hour of Seoul time, stored in UTC."""
+    if window is None:
+        return None, None
+    days, hour, hours = window
+    local_day = (now.astimezone(KST) + timedelta(days=days)).date()
+    start = datetime(local_day.year, local_day.month, local_day.day, hour, tzinfo=KST)
+    return start.astimezone(UTC), (start + timedelta(hours=hours)).astimezone(UTC)
+
+
+def _agree(session: Session, members: dict[str, Member],
+           created: dict[str, Post]) -> dict[str, Exchange]:
+    """Responses to posts; the post's owner accepts those in ACCEPTED."""
+    agreed = {}
+    for key, responder, message in ACCEPTED + PROPOSED:
+        post = created[key]
+        exchange = exchanges.respond(session, members[responder], post.id, message)
+        if (key, responder, message) in ACCEPTED:
+            exchanges.accept(session, post.member, exchange.id)
+        agreed[key] = exchange
+    return agreed
+
+
+def _confirm_visits(session: Session, members: dict[str, Member], agreed: dict[str, Exchange],
+                    policy: Policy, now: datetime) -> None:
+    """Each visit as it happens in real use: one party makes a code, the other redeems it."""
+    for key, shown_by, minutes in VISITS:
+        exchange = agreed[key]
+        _code, token = confirmations.make_code(
+            session, members[shown_by], exchange.id, minutes, policy, now=now
+        )
+        redeemer = session.get(Member, exchange.other_party_id(members[shown_by]))
+        confirmations.redeem(session, redeemer, token, policy, now=now)
+
+
+def _move_time(session: Session, members: dict[str, Member], policy: Policy) -> None:
+    for sender, recipient, minutes, memo in GIFTS:
+        ledger.gift(session, members[sender], members[recipient].id, minutes, memo, policy)
+    for donor, minutes, memo in DONATIONS:
+        ledger.donate_to_pool(session, members[donor], minutes, memo, policy)
+    for recipient, minutes, memo in GRANTS:
+        ledger.grant_from_pool(session, members[COORDINATOR], members[recipient].id, minutes,
+                               memo, policy)
+
+
+def _summary(session: Session, members: dict[str, Member]) -> str:
+    def count(model) -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+    logins = [f"  {m.email:<26} {m.name} ({m.neighbourhood}, {m.balance_minutes:+d} min)"
+              + (f": {HINTS[key]}" if key in HINTS else "")
+              for key, m in members.items()]
+    return "\n".join([
+        f"Demo neighbourhood ready: {count(Member)} members, {count(Post)} posts, "
+        f"{count(Exchange)} exchanges, {count(Transaction)} transactions.",
+        f"Every demo login uses the password: {PASSWORD}",
+        f"{RESIDENT[0]} has no login: print her card in the console; her PIN is {RESIDENT_PIN}.",
+        "Logins to try:",
+        *logins,
+    ])

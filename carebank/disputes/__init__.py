@@ -1,0 +1,1 @@
+"""Disputes: a member reports a problem with an exchange and the centre settles it."""

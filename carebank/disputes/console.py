@@ -1,0 +1,104 @@
+"""Console: problems reported by members (disputes).
+
+A coordinator reads the report, calls both parties, and settles it: reverses a wrong visit,
+records a visit the parties could not confirm, or dismisses it."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from carebank.core.errors import DomainError
+from carebank.core.extensions import db
+from carebank.core.policy import current_policy
+from carebank.disputes import services as disputes
+from carebank.disputes.models import Dispute
+from carebank.disputes.views import visit_choices
+from carebank.web import apply_domain_error
+from carebank.web.console import bp
+from carebank.web.forms import DurationMixin, options
+
+
+class SettleForm(DurationMixin, FlaskForm):
+    """How the centre settles a dispute; minutes count only for "credit", the visit only
+    for "reverse"."""
+
+    SERVICE_FIELDS = {"minutes": "hours", "memo": "resolution"}
+
+    outcome = RadioField(_l("What the centre decided"), validators=[DataRequired()], choices=options([
+        ("reverse", _l("Reverse a visit that was wrong")),
+        ("credit", _l("Record a visit the two could not confirm")),
+        ("dismiss", _l("No change to anyone's time")),
+    ]))
+    transaction_id = SelectField(_l("Visit to reverse"), default="")
+    resolution = TextAreaField(
+        _l("Decision, for the member"), validators=[DataRequired(), Length(max=disputes.RESOLUTION_MAX_LENGTH)],
+        description=_l("The member sees this on the exchange page, and it is kept with the change."),
+    )
+
+    def chosen_transaction(self) -> int | None:
+        return int(self.transaction_id.data) if self.transaction_id.data else None
+
+
+# Endpoints are named by the console's contract ("console.disputes"); the functions are not,
+# so they do not hide the service modules.
+@bp.route("/disputes", endpoint="disputes")
+def disputes_list():
+    return render_template(
+        "console/disputes/index.html",
+        open=disputes.open_disputes(db.session, current_user),
+        settled=disputes.settled_disputes(db.session, current_user),
+    )
+
+
+@bp.route("/disputes/<int:dispute_id>", methods=["GET", "POST"])
+def dispute_detail(dispute_id: int):
+    dispute = disputes.get_dispute(db.session, current_user, dispute_id)
+    form = SettleForm(transaction_id=str(dispute.transaction_id or ""))
+    form.transaction_id.choices = visit_choices(
+        disputes.standing_visits(db.session, dispute.exchange_id), _("Choose a visit"))
+    status = 200
+    if form.is_submitted():
+        status = _settle(dispute.id, form)
+        if status is None:
+            return redirect(url_for(".disputes"))
+    return _render_dispute(dispute, form), status
+
+
+def _settle(dispute_id: int, form: SettleForm) -> int | None:
+    """Settle from the form and commit; None when done, else the status to show the form with."""
+    try:
+        # A page left open while a colleague settled: say so before the form's complaints.
+        disputes.require_open(db.session.get(Dispute, dispute_id))
+        if not form.validate():
+            return 400
+        settled = disputes.settle(
+            db.session, current_user, dispute_id, form.outcome.data, form.resolution.data,
+            transaction_id=form.chosen_transaction(), minutes=form.total_minutes,
+            policy=current_policy(),
+        )
+    except DomainError as error:
+        apply_domain_error(error, form)
+        return error.status
+    db.session.commit()
+    flash(_settled_message(settled), "success")
+    return None
+
+
+def _settled_message(dispute) -> str:
+    if dispute.status.value == "dismissed":
+        return _("Closed without a change. The member will see your answer.")
+    return _("Settled. The member will see your answer.")
+
+
+def _render_dispute(dispute, form):
+    exchange = dispute.exchange
+    return render_template(
+        "console/disputes/detail.html", dispute=dispute, exchange=exchange, form=form,
+        record=disputes.exchange_record(db.session, exchange),
+        others=[d for d in disputes.disputes_for(db.session, exchange, current_user) if d.id != dispute.id],
+    )

@@ -1,0 +1,153 @@
+"""Exchanges: a response to a post, accepted or declined by the post's owner."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from carebank.centres.services import manages_exchange
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.members.models import Member
+from carebank.posts.models import PostKind, PostStatus
+from carebank.posts.services import get_post
+
+MESSAGE_MAX_LENGTH = 1000
+LIVE_STATUSES = (ExchangeStatus.PROPOSED, ExchangeStatus.ACCEPTED)
+
+
+def respond(session: Session, member: Member, post_id, message: str = "") -> Exchange:
+    """Answer a post: "I can help" to a need, "I would like this" to an offer."""
+    post = get_post(session, post_id)
+    if post.member_id == member.id:
+        raise NotAllowed(_l("You cannot respond to your own post."), code="own_post")
+    if not post.is_open():
+        raise Conflict(_l("This post is no longer open."), code="post_not_open")
+    message = (message if isinstance(message, str) else "").strip()
+    if len(message) > MESSAGE_MAX_LENGTH:
+        text = _l("A message can be at most %(max)s characters.", max=MESSAGE_MAX_LENGTH)
+        raise ValidationFailed(text, fields={"message": text})
+    existing = session.scalar(
+        sa.select(Exchange.id).where(
+            Exchange.post_id == post.id,
+            Exchange.responder_id == member.id,
+            Exchange.status.in_(LIVE_STATUSES),
+        )
+    )
+    if existing is not None:
+        raise Conflict(_l("You have already responded to this post."), code="already_responded")
+    owner_gives = post.kind is PostKind.OFFER
+    exchange = Exchange(
+        post=post,
+        provider_id=post.member_id if owner_gives else member.id,
+        receiver_id=member.id if owner_gives else post.member_id,
+        responder_id=member.id,
+        message=message,
+        status=ExchangeStatus.PROPOSED,
+    )
+    try:
+        with session.begin_nested():
+            session.add(exchange)
+            session.flush()
+    except IntegrityError:
+        # Two responses at the same instant: the index on live responses let one through.
+        raise Conflict(_l("You have already responded to this post."),
+                       code="already_responded") from None
+    return exchange
+
+
+def get_exchange(session: Session, member: Member, exchange_id) -> Exchange:
+    """An exchange the member takes part in (coordinators may see their centre's)."""
+    exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
+    if exchange is None:
+        raise NotFound(_l("That exchange does not exist."), code="exchange_not_found")
+    if not exchange.is_party(member) and not manages_exchange(member, exchange):
+        raise NotAllowed(_l("Only the two people in this exchange can see it."))
+    return exchange
+
+
+def _decide(session: Session, member: Member, exchange_id, status: ExchangeStatus) -> Exchange:
+    exchange = get_exchange(session, member, exchange_id)
+    if exchange.post.member_id != member.id:
+        raise NotAllowed(_l("Only the person who posted can accept or decline."))
+    if exchange.status is not ExchangeStatus.PROPOSED or not _claim_decision(session, exchange, status):
+        raise Conflict(_l("This response has already been answered."), code="already_decided")
+    return exchange
+
+
+def _claim_decision(session: Session, exchange: Exchange, status: ExchangeStatus) -> bool:
+    """Decide unless someone already did: one conditional UPDATE, so of two owners' phones
+    answering at once only one wins (on PostgreSQL the loser's UPDATE waits for the winner's
+    row lock, then finds the status changed and touches nothing)."""
+    decided = session.execute(
+        sa.update(Exchange)
+        .where(Exchange.id == exchange.id, Exchange.status == ExchangeStatus.PROPOSED)
+        .values(status=status, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.expire(exchange, ["status", "decided_at"])
+    return decided
+
+
+def accept(session: Session, member: Member, exchange_id) -> Exchange:
+    """The post's owner agrees; the post leaves the open list."""
+    exchange = _decide(session, member, exchange_id, ExchangeStatus.ACCEPTED)
+    if exchange.post.status is PostStatus.OPEN:
+        exchange.post.status = PostStatus.MATCHED
+    session.flush()
+    return exchange
+
+
+def decline(session: Session, member: Member, exchange_id) -> Exchange:
+    exchange = _decide(session, member, exchange_id, ExchangeStatus.DECLINED)
+    session.flush()
+    return exchange
+
+
+def cancel(session: Session, member: Member, exchange_id) -> Exchange:
+    """Either party ends an exchange; a matched post with no other agreement opens again."""
+    exchange = get_exchange(session, member, exchange_id)
+    if not exchange.is_party(member):
+        raise NotAllowed(_l("Only the two people in this exchange can cancel it."))
+    if exchange.status not in LIVE_STATUSES:
+        raise Conflict(_l("This exchange has already ended."), code="exchange_ended")
+    exchange.status = ExchangeStatus.CANCELLED
+    exchange.decided_at = utcnow()
+    session.flush()
+    post = exchange.post
+    others = session.scalar(
+        sa.select(sa.func.count()).where(
+            Exchange.post_id == post.id, Exchange.status == ExchangeStatus.ACCEPTED
+        )
+    )
+    if post.status is PostStatus.MATCHED and not others:
+        post.status = PostStatus.OPEN
+    session.flush()
+    return exchange
+
+
+def exchanges_of(session: Session, member: Member, limit: int | None = None) -> list[Exchange]:
+    """The member's exchanges, live ones first, newest first (the first `limit` of them)."""
+    query = (
+        sa.select(Exchange)
+        # Every list shows each exchange's post and both names: load them in three queries,
+        # not three per exchange.
+        .options(selectinload(Exchange.post), selectinload(Exchange.provider),
+                 selectinload(Exchange.receiver))
+        .where(sa.or_(Exchange.provider_id == member.id, Exchange.receiver_id == member.id))
+        .order_by(
+            sa.case((Exchange.status == ExchangeStatus.PROPOSED, 0),
+                    (Exchange.status == ExchangeStatus.ACCEPTED, 1), else_=2),
+            Exchange.created_at.desc(),
+        )
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def responses_to(session: Session, post_id: int) -> list[Exchange]:
+    return list(session.scalars(
+        sa.select(Exchange).where(Exchange.post_id == post_id).order_by(Exchange.created_at)
+    ))

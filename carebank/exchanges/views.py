@@ -1,0 +1,242 @@
+"""Exchanges and visit confirmation: answering a response, showing a code, confirming a visit.
+
+The maker of a confirmation code sees it as a QR code; the other party's phone camera opens
+/c/<code>, which asks them to confirm. The raw code exists only when it is made (the database
+keeps its hash), so the maker's session holds it for the page that shows it.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from carebank.confirmations import services as confirmations
+from carebank.confirmations.forms import CodeForm, RedeemForm
+from carebank.confirmations.models import ConfirmationCode
+from carebank.core import rate_limits
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, DomainError, Expired, InsufficientBalance
+from carebank.core.extensions import db
+from carebank.core.i18n import format_minutes
+from carebank.core.policy import current_policy
+from carebank.exchanges import services as exchanges
+from carebank.exchanges.models import Exchange
+from carebank.ledger.models import Account, Posting, Transaction
+from carebank.web import apply_domain_error, base_url
+from carebank.web.forms import EmptyForm
+
+bp = Blueprint("exchanges", __name__)
+
+CODES_KEPT = 5  # codes whose QR can still be shown; older ones say "make a new one"
+
+
+@bp.route("/exchanges/")
+@login_required
+def index():
+    mine = exchanges.exchanges_of(db.session, current_user)
+    return render_template("exchanges/index.html", exchanges=mine)
+
+
+@bp.route("/exchanges/<int:exchange_id>")
+@login_required
+def detail(exchange_id: int):
+    exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
+    return _render_detail(exchange, _code_form(exchange.post.minutes))
+
+
+def _code_form(minutes: int) -> CodeForm:
+    """A duration form filled in with what was agreed, the usual length of the visit."""
+    hours, rest = divmod(minutes, 60)
+    return CodeForm(hours=hours, extra_minutes=rest)
+
+
+def _render_detail(exchange: Exchange, code_form: CodeForm, status: int = 200):
+    visits = _visits(exchange)
+    return render_template(
+        "exchanges/detail.html", exchange=exchange, code_form=code_form, visits=visits,
+        total=sum(minutes for _, minutes in visits),
+    ), status
+
+
+def _visits(exchange: Exchange) -> list[tuple]:
+    """(date, minutes) of each confirmed visit, as the provider's account saw it, so a
+    coordinator's reversal shows as a negative line and the total stays true."""
+    rows = db.session.execute(
+        sa.select(Transaction.created_at, Posting.minutes)
+        .join(Posting, Posting.transaction_id == Transaction.id)
+        .join(Account, Posting.account_id == Account.id)
+        .where(Transaction.exchange_id == exchange.id, Account.member_id == exchange.provider_id)
+        .order_by(Transaction.created_at, Transaction.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+@bp.route("/exchanges/<int:exchange_id>/accept", methods=["POST"])
+@login_required
+def accept(exchange_id: int):
+    return _decide(exchanges.accept, exchange_id, lambda e: _(
+        "You said yes. Arrange the visit with %(name)s.", name=_other_party(e).name))
+
+
+@bp.route("/exchanges/<int:exchange_id>/decline", methods=["POST"])
+@login_required
+def decline(exchange_id: int):
+    return _decide(exchanges.decline, exchange_id, lambda e: _("You said no, thank you."))
+
+
+@bp.route("/exchanges/<int:exchange_id>/cancel", methods=["POST"])
+@login_required
+def cancel(exchange_id: int):
+    return _decide(exchanges.cancel, exchange_id, lambda e: _("The exchange is cancelled."))
+
+
+def _decide(action, exchange_id: int, message):
+    """Run an accept/decline/cancel; a stale button (already answered) just explains itself.
+    Not being a party or the owner is not caught: it shows the 403 page."""
+    try:
+        exchange = action(db.session, current_user, exchange_id)
+    except Conflict as error:
+        apply_domain_error(error)
+    else:
+        db.session.commit()
+        flash(message(exchange), "success")
+    return redirect(url_for(".detail", exchange_id=exchange_id))
+
+
+def _other_party(exchange: Exchange):
+    return exchange.receiver if current_user.id == exchange.provider_id else exchange.provider
+
+
+@bp.route("/exchanges/<int:exchange_id>/codes", methods=["POST"])
+@login_required
+def make_code(exchange_id: int):
+    exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            code, token = confirmations.make_code(
+                db.session, current_user, exchange.id, form.total_minutes, current_policy())
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            _remember_token(code.id, token)
+            return redirect(url_for(".code", code_id=code.id))
+    return _render_detail(exchange, form, 400)
+
+
+def _remember_token(code_id: int, token: str) -> None:
+    # The session serialiser sorts keys, so "newest" is by id, not by insertion order.
+    codes = {**session.get("codes", {}), str(code_id): token}
+    session["codes"] = {k: codes[k] for k in sorted(codes, key=int)[-CODES_KEPT:]}
+
+
+@bp.route("/codes/<int:code_id>")
+@login_required
+def code(code_id: int):
+    found = confirmations.code_status(db.session, current_user, code_id)
+    token = session.get("codes", {}).get(str(code_id))
+    state = _code_state(found, token)
+    page = {"found": found, "exchange": found.exchange, "state": state}
+    if state == "live":
+        page["display_code"] = confirmations.display_code(token)
+    if state in ("expired", "forgotten"):
+        page["code_form"] = _code_form(found.minutes)
+    return render_template("exchanges/code.html", redeemer=_redeemer(found), **page)
+
+
+@bp.route("/codes/<int:code_id>/qr.svg")
+@login_required
+def code_qr(code_id: int):
+    """The QR image of a live code, for its maker. An image of its own, so the code page
+    (which reloads until the visit is confirmed) does not send it again each time."""
+    found = confirmations.code_status(db.session, current_user, code_id)
+    token = session.get("codes", {}).get(str(code_id))
+    if _code_state(found, token) != "live":
+        abort(410)  # redeemed, expired, ended, or no longer held by this session: make a new one
+    svg, _version = confirmations.qr_svg(confirmations.confirm_url(base_url(), token))
+    response = Response(svg, mimetype="image/svg+xml")
+    # Kept by this browser only, until the code expires; logging out clears it.
+    seconds_left = int((found.expires_at - utcnow()).total_seconds())
+    response.headers["Cache-Control"] = f"private, max-age={max(seconds_left, 0)}"
+    return response
+
+
+def _code_state(found: ConfirmationCode, token: str | None) -> str:
+    if found.is_redeemed:
+        return "redeemed"
+    if not found.exchange.is_accepted:
+        return "ended"
+    if found.is_expired():
+        return "expired"
+    return "live" if token else "forgotten"
+
+
+def _redeemer(found: ConfirmationCode):
+    exchange = found.exchange
+    return exchange.receiver if found.redeemer_id == exchange.receiver_id else exchange.provider
+
+
+@bp.route("/c/<text>", methods=["GET", "POST"])
+@login_required
+@rate_limits.redeem
+def confirm_code(text: str):
+    """The page a phone camera opens. Refusals raise and show the error page with their
+    status: 400 not a code, 403 not yours to confirm, 409 balance too low, 410 expired."""
+    found = confirmations.find_code(db.session, text)
+    confirmations.check_redeemer(found, current_user)
+    if request.method == "POST":
+        return _redeem_and_redirect(text)
+    if found.is_redeemed:
+        return render_template("exchanges/confirmed_already.html", exchange=found.exchange)
+    if found.is_expired():
+        raise Expired(_("This code has expired. Ask for a new one."), code="code_expired")
+    if not found.exchange.is_accepted:
+        raise Conflict(_("This exchange has ended, so the code can no longer be used."))
+    return render_template("exchanges/confirm_code.html", found=found, exchange=found.exchange,
+                           form=EmptyForm())
+
+
+def _redeem_and_redirect(text: str):
+    transaction, is_new = _redeem(text)
+    db.session.commit()
+    exchange = db.session.get(Exchange, transaction.exchange_id)
+    if is_new:
+        minutes = max(p.minutes for p in transaction.postings)
+        flash(_("Confirmed: %(minutes)s of care from %(provider)s to %(receiver)s. Thank you!",
+                minutes=format_minutes(minutes), provider=exchange.provider.name,
+                receiver=exchange.receiver.name), "success")
+    else:
+        flash(_("This visit was already confirmed. Nothing more was counted."), "info")
+    return redirect(url_for(".detail", exchange_id=exchange.id))
+
+
+def _redeem(text: str):
+    """Redeem, turning a too-low balance into a message that says whose and why."""
+    try:
+        return confirmations.redeem(db.session, current_user, text, current_policy())
+    except InsufficientBalance:
+        db.session.rollback()
+        receiver = confirmations.find_code(db.session, text).exchange.receiver
+        floor = format_minutes(current_policy().min_balance_minutes)
+        raise InsufficientBalance(_(
+            "This visit cannot be confirmed: %(name)s's balance cannot go below %(floor)s. "
+            "A coordinator can help with time from the community pool.",
+            name=receiver.name, floor=floor)) from None
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+@rate_limits.redeem
+def confirm_form():
+    """Type or paste a code (or its whole link) when the camera cannot scan it."""
+    form = RedeemForm()
+    if form.validate_on_submit():
+        try:
+            return _redeem_and_redirect(form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.code.errors.append(str(error.fields.get("code") or error.message))
+            return render_template("exchanges/confirm_form.html", form=form), error.status
+    return render_template("exchanges/confirm_form.html", form=form), 400 if form.errors else 200

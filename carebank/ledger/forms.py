@@ -1,0 +1,56 @@
+"""Forms for gifts, donations and grants, and the console's grant, reversal and audit filter."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from carebank.core.converters import MAX_ID
+from carebank.members.forms import NOTE_MAX_LENGTH, member_number_field
+from carebank.web.forms import DurationMixin
+
+
+class GiftForm(DurationMixin, FlaskForm):
+    to_member_id = IntegerField(_l("Member number"), validators=[DataRequired(), NumberRange(min=1)])
+    memo = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class DonateForm(DurationMixin, FlaskForm):
+    memo = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class GrantForm(GiftForm):
+    """A coordinator grants time from the community pool, saying why (shown in the member's
+    history and the audit log)."""
+
+    memo = StringField(_l("Reason"), validators=[Length(max=200)])
+
+
+class ConsoleGrantForm(DurationMixin, FlaskForm):
+    """A grant from the community pool, always with its reason."""
+
+    SERVICE_FIELDS = {"minutes": "hours"}
+
+    to_member_id = member_number_field()
+    memo = StringField(_l("Reason"), validators=[Optional(), Length(max=NOTE_MAX_LENGTH)],
+                       description=_l("Required. The member sees it in their history."))
+
+
+class ReverseForm(FlaskForm):
+    memo = StringField(_l("Reason for the correction"), validators=[Optional(), Length(max=NOTE_MAX_LENGTH)],
+                       description=_l("Required. Both members see it in their history."))
+    confirm = BooleanField(_l("I have checked: this transaction was wrong and its time must go back."),
+                           validators=[DataRequired(_l("Please tick the box to confirm."))])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    member = IntegerField(_l("Member number"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])

@@ -1,0 +1,142 @@
+"""My time: balance and history, giving time to a neighbour or the community pool, and
+coordinators' grants from the pool."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from carebank.core.errors import DomainError, InsufficientBalance
+from carebank.core.extensions import db
+from carebank.core.i18n import format_minutes
+from carebank.core.paging import requested_page
+from carebank.core.policy import current_policy
+from carebank.ledger import services as ledger
+from carebank.ledger.forms import DonateForm, GiftForm, GrantForm
+from carebank.ledger.models import TransactionKind
+from carebank.members.models import Member
+from carebank.web import apply_domain_error
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+HISTORY_PAGE_SIZE = 25
+
+KIND_WORDS = {
+    TransactionKind.VISIT: _l("Visit"),
+    TransactionKind.GIFT: _l("Gift"),
+    TransactionKind.DONATION: _l("Donation"),
+    TransactionKind.GRANT: _l("Grant"),
+    TransactionKind.REVERSAL: _l("Correction"),
+}
+
+
+@bp.route("/")
+@login_required
+def history():
+    given, received = ledger.given_and_received(db.session, [current_user.id])[current_user.id]
+    page = requested_page(HISTORY_PAGE_SIZE)
+    entries, older = page.split(ledger.history(db.session, current_user.id, limit=page.limit,
+                                               offset=page.offset))
+    return render_template(
+        "ledger/history.html", entries=entries, page=page.number, older=older,
+        balance=ledger.balance_of(db.session, current_user.id), given=given, received=received,
+        floor=current_policy().min_balance_minutes, kind_words=KIND_WORDS,
+    )
+
+
+@bp.route("/gift", methods=["GET", "POST"])
+@login_required
+def gift():
+    form = GiftForm()
+    if request.method == "GET":
+        form.to_member_id.data = request.args.get("to", type=int)
+    if form.validate_on_submit():
+        try:
+            ledger.gift(db.session, current_user, form.to_member_id.data, form.total_minutes,
+                        form.memo.data, current_policy())
+        except DomainError as error:
+            _show_transfer_error(error, form, _own_floor_message())
+        else:
+            db.session.commit()
+            recipient = db.session.get(Member, form.to_member_id.data)
+            flash(_("You gave %(minutes)s to %(name)s. Thank you!",
+                    minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
+            return redirect(url_for(".history"))
+    recipient = _recipient(form.to_member_id.data)
+    return render_template("ledger/gift.html", form=form, recipient=recipient), 400 if form.errors else 200
+
+
+def _recipient(member_id) -> Member | None:
+    """The member a gift is for, when that is someone else who exists."""
+    if not isinstance(member_id, int) or member_id == current_user.id:
+        return None
+    return db.session.get(Member, member_id)
+
+
+@bp.route("/donate", methods=["GET", "POST"])
+@login_required
+def donate():
+    form = DonateForm()
+    if form.validate_on_submit():
+        try:
+            ledger.donate_to_pool(db.session, current_user, form.total_minutes, form.memo.data,
+                                  current_policy())
+        except DomainError as error:
+            _show_transfer_error(error, form, _own_floor_message())
+        else:
+            db.session.commit()
+            flash(_("You gave %(minutes)s to the community pool. Thank you!",
+                    minutes=format_minutes(form.total_minutes)), "success")
+            return redirect(url_for(".history"))
+    return render_template("ledger/donate.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/pool")
+@login_required
+def pool():
+    return _render_pool(GrantForm())
+
+
+def _render_pool(form: GrantForm, status: int = 200):
+    balance = ledger.pool_account(db.session).balance_minutes
+    grant_form = form if current_user.is_coordinator else None
+    return render_template("ledger/pool.html", balance=balance, form=grant_form), status
+
+
+@bp.route("/pool/grant", methods=["POST"])
+@login_required
+def grant():
+    if not current_user.is_coordinator:
+        abort(403)
+    form = GrantForm()
+    if form.validate_on_submit():
+        try:
+            ledger.grant_from_pool(db.session, current_user, form.to_member_id.data,
+                                   form.total_minutes, form.memo.data, current_policy())
+        except DomainError as error:
+            _show_transfer_error(error, form, _("The community pool does not have that much time."))
+        else:
+            db.session.commit()
+            recipient = db.session.get(Member, form.to_member_id.data)
+            flash(_("You granted %(minutes)s from the community pool to %(name)s.",
+                    minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
+            return redirect(url_for(".pool"))
+    return _render_pool(form, 400)
+
+
+def _own_floor_message() -> str:
+    floor = format_minutes(current_policy().min_balance_minutes)
+    return _("Not enough time: your balance cannot go below %(floor)s.", floor=floor)
+
+
+def _show_transfer_error(error: DomainError, form, low_balance_message: str) -> None:
+    """Put a refused transfer's reason under the field it is about: an unknown member and a
+    too-low balance carry no field of their own."""
+    fields = dict(error.fields)
+    if isinstance(error, InsufficientBalance):
+        fields["minutes"] = low_balance_message
+    elif error.code == "member_not_found":
+        fields["to_member_id"] = error.message
+    error.fields = fields
+    apply_domain_error(error, form)

@@ -1,0 +1,1 @@
+"""Matching: ranking the open posts that could answer a need or an offer."""

@@ -1,0 +1,1 @@
+"""Members: sign-up, log-in, profiles, residents registered by a centre, and acting for them."""

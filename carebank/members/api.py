@@ -1,0 +1,78 @@
+"""API v1: the session, sign-up, the member's own profile and public member objects."""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from carebank.api import api
+from carebank.api import serialize as out
+from carebank.api.handler import ID, body, created, login_required, text
+from carebank.core import rate_limits
+from carebank.core.error_pages import error_body
+from carebank.core.extensions import db
+from carebank.core.security import end_session, start_session
+from carebank.members import services as members
+from carebank.web.pwa import CLEAR_SITE_DATA
+
+
+@api.get("/session")
+def get_session():
+    member = out.member(current_user) if current_user.is_authenticated else None
+    return jsonify({"member": member, "csrf_token": generate_csrf()})
+
+
+@api.post("/session")
+@rate_limits.login
+def log_in():
+    data = body()
+    member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
+    if member is None:
+        return jsonify(error_body("invalid_credentials", _l("The email or password is not right."))), 401
+    db.session.commit()  # a password hash made the old way was just replaced
+    start_session(member)
+    return jsonify({"member": out.member(member)})
+
+
+@api.delete("/session")
+def log_out():
+    end_session()
+    # A shared phone keeps nothing of the member: cached pages, the worker and the outbox go.
+    return "", 204, {"Clear-Site-Data": CLEAR_SITE_DATA}
+
+
+@api.post("/members")
+@rate_limits.signup
+def sign_up():
+    data = body()
+    member = members.create_member(
+        db.session, name=text(data, "name"), email=text(data, "email"), password=text(data, "password"),
+        neighbourhood=text(data, "neighbourhood") or "", locale=text(data, "locale"),
+    )
+    db.session.commit()
+    start_session(member)
+    return created({"member": out.member(member)})
+
+
+@api.get("/me")
+@login_required
+def me():
+    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+
+
+@api.patch("/me")
+@login_required
+def update_me():
+    data = body()
+    fields = {k: text(data, k) for k in data
+              if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
+    members.update_profile(db.session, current_user, **fields)
+    db.session.commit()
+    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+
+
+@api.get(f"/members/<{ID}:member_id>")
+@login_required
+def get_member(member_id: int):
+    return jsonify({"member": out.member(members.get_member(db.session, member_id))})

@@ -1,0 +1,96 @@
+"""Members, their roles and their vetting."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carebank.core.database import Base, UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:  # relationships name their classes; SQLAlchemy finds them by name
+    from carebank.centres.models import Centre
+    from carebank.ledger.models import Account
+
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class VettingStatus(enum.StrEnum):
+    """Whether the centre has checked a carer (references, an interview, training)."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    SUSPENDED = "suspended"
+
+
+class Member(UserMixin, Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Both empty for residents a coordinator registered: they have no login, only a card.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    neighbourhood: Mapped[str] = mapped_column(sa.String(80), default="")
+    languages: Mapped[str] = mapped_column(sa.String(80), default="")
+    offers_text: Mapped[str] = mapped_column(sa.Text, default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    timezone: Mapped[str | None] = mapped_column(sa.String(50))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.MEMBER)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    # Set when a coordinator registered the member on their behalf, with the consent given.
+    registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A 4-digit PIN the resident types on a carer's phone to consent to a card check-in;
+    # None: the resident cannot use a PIN, so a coordinator approves their check-ins.
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    vetting: Mapped[VettingStatus] = mapped_column(
+        enum_column(VettingStatus, "vetting_status"), default=VettingStatus.UNVERIFIED
+    )
+    vetted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vetted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship(back_populates="member", uselist=False)
+    centre: Mapped[Centre | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        # Flask-Login refuses to log in an inactive member.
+        return self.deactivated_at is None
+
+    @property
+    def number(self) -> str:
+        """The member number printed on cards and statements."""
+        return f"{self.id:06d}"
+
+    @property
+    def has_login(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.vetting is VettingStatus.VERIFIED
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def balance_minutes(self) -> int:
+        return self.account.balance_minutes if self.account else 0

@@ -1,0 +1,196 @@
+"""Members: signing up, logging in, profiles and roles."""
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from carebank.audit import services as audit
+from carebank.centres.services import centre_for_neighbourhood, require_coordinator
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, NotFound, ValidationFailed
+from carebank.core.passwords import hash_password, needs_rehash, verify_password
+from carebank.ledger.services import open_member_account
+from carebank.members.models import Member, Role
+
+PASSWORD_MIN_LENGTH = 8
+NAME_MAX_LENGTH = 80
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_PATTERN = re.compile(r"^[0-9+()\-\s]{6,40}$")
+SUPPORTED_LOCALES = ("ko", "en")
+
+
+def normalise_email(email) -> str:
+    return email.strip().lower() if isinstance(email, str) else ""
+
+
+def _required_text(value, field: str, max_length: int, label) -> str:
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if not value:
+        message = _l("Please fill in %(field)s.", field=label)
+        raise ValidationFailed(message, fields={field: message})
+    if len(value) > max_length:
+        message = _l("%(field)s can be at most %(max)s characters.", field=label, max=max_length)
+        raise ValidationFailed(message, fields={field: message})
+    return value
+
+
+def _optional_text(value, field: str, max_length: int, label) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    return _required_text(value, field, max_length, label)
+
+
+def create_member(
+    session: Session, *, name, email, password, neighbourhood="", locale=None, languages="",
+    offers_text="", phone=None, role: Role = Role.MEMBER, centre_id: int | None = None,
+) -> Member:
+    """Sign up a member with an empty time account, in the centre serving their
+    neighbourhood unless a centre is given."""
+    name = _required_text(name, "name", NAME_MAX_LENGTH, _l("your name"))
+    email = normalise_email(email if isinstance(email, str) else "")
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        message = _l("Please enter a valid email address.")
+        raise ValidationFailed(message, fields={"email": message})
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
+        raise ValidationFailed(message, fields={"password": message})
+    if email_taken(session, email):
+        message = _l("There is already an account with this email address.")
+        raise Conflict(message, code="email_taken", fields={"email": message})
+    member = Member(
+        name=name,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+    )
+    _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
+                   offers_text=offers_text, phone=phone, locale=locale)
+    member.centre_id = centre_id if centre_id is not None else _serving_centre_id(session, member)
+    session.add(member)
+    open_member_account(session, member)
+    session.flush()
+    return member
+
+
+def _serving_centre_id(session: Session, member: Member) -> int | None:
+    centre = centre_for_neighbourhood(session, member.neighbourhood)
+    return centre.id if centre else None
+
+
+def register_resident(
+    session: Session, coordinator: Member, *, name, consent_note, neighbourhood="", phone=None,
+    locale=None, languages="", offers_text="", centre_id: int | None = None,
+) -> Member:
+    """A coordinator registers a resident on their behalf: no email or password (they use a
+    printed card), consent recorded, in the coordinator's centre (an admin may choose)."""
+    require_coordinator(coordinator)
+    note = consent_note.strip() if isinstance(consent_note, str) else ""
+    if not note:
+        message = _l("Record how the resident gave their consent (e.g. signed paper form).")
+        raise ValidationFailed(message, fields={"consent_note": message})
+    if len(note) > 200:
+        message = _l("%(field)s can be at most %(max)s characters.", field=_l("consent"), max=200)
+        raise ValidationFailed(message, fields={"consent_note": message})
+    if not coordinator.is_admin or centre_id is None:
+        centre_id = coordinator.centre_id
+    member = Member(
+        name=_required_text(name, "name", NAME_MAX_LENGTH, _l("the name")),
+        email=None, password_hash=None, role=Role.MEMBER, centre_id=centre_id,
+        registered_by_id=coordinator.id, consent_at=utcnow(), consent_note=note,
+    )
+    _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
+                   offers_text=offers_text, phone=phone, locale=locale)
+    session.add(member)
+    open_member_account(session, member)
+    session.flush()
+    audit.record(session, coordinator, "member.register", member=member, reason=note)
+    return member
+
+
+def email_taken(session: Session, email: str) -> bool:
+    return session.scalar(sa.select(Member.id).where(Member.email == email)) is not None
+
+
+def authenticate(session: Session, email, password) -> Member | None:
+    """The member with this email and password, or None. A matching hash made the old way
+    (werkzeug, or weaker argon2 parameters) is replaced by a fresh argon2id one: flushed here,
+    committed by the caller."""
+    member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
+    if member is None or not member.has_login or not member.is_active:
+        verify_password(None, password)  # as long as a real check: no hint which emails exist
+        return None
+    if not verify_password(member.password_hash, password):
+        return None
+    if needs_rehash(member.password_hash):
+        member.password_hash = hash_password(password)
+        session.flush()
+    return member
+
+
+def update_profile(session: Session, member: Member, **fields) -> Member:
+    """Change the profile fields given; the name must stay non-empty."""
+    if "name" in fields:
+        member.name = _required_text(fields.pop("name"), "name", NAME_MAX_LENGTH, _l("your name"))
+    _apply_profile(member, **fields)
+    session.flush()
+    return member
+
+
+def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers_text=None,
+                   phone=None, locale=None, timezone=None) -> None:
+    if neighbourhood is not None:
+        member.neighbourhood = _optional_text(neighbourhood, "neighbourhood", 80, _l("neighbourhood"))
+    if languages is not None:
+        member.languages = _optional_text(languages, "languages", 80, _l("languages"))
+    if offers_text is not None:
+        member.offers_text = _optional_text(offers_text, "offers_text", 2000, _l("what you can offer"))
+    if phone is not None:
+        phone = phone.strip() if isinstance(phone, str) else "!"
+        if phone and not PHONE_PATTERN.match(phone):
+            message = _l("Please enter a phone number with digits only.")
+            raise ValidationFailed(message, fields={"phone": message})
+        member.phone = phone or None
+    if locale is not None:
+        member.locale = locale if locale in SUPPORTED_LOCALES else None
+    if timezone is not None:
+        if timezone and timezone not in available_timezones():
+            message = _l("Choose a time zone from the list.")
+            raise ValidationFailed(message, fields={"timezone": message})
+        member.timezone = timezone or None
+
+
+def change_password(session: Session, member: Member, current: str, new: str) -> None:
+    if not member.has_login or not verify_password(member.password_hash, current):
+        message = _l("The current password is not right.")
+        raise ValidationFailed(message, fields={"current_password": message})
+    if not isinstance(new, str) or len(new) < PASSWORD_MIN_LENGTH:
+        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
+        raise ValidationFailed(message, fields={"new_password": message})
+    member.password_hash = hash_password(new)
+    session.flush()
+
+
+def get_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    return member
+
+
+def find_by_email(session: Session, email: str) -> Member:
+    member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
+    if member is None:
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    return member
+
+
+def set_role(session: Session, email: str, role: Role) -> Member:
+    """Give a member a role (used by the CLI until the coordinator console exists)."""
+    member = find_by_email(session, email)
+    member.role = role
+    session.flush()
+    return member

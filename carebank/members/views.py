@@ -1,0 +1,135 @@
+"""Signing up, logging in and out, profiles, and the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
+from flask_login import current_user, login_required
+
+from carebank.core import rate_limits
+from carebank.core.errors import DomainError
+from carebank.core.extensions import db
+from carebank.core.i18n import LANGUAGE_COOKIE
+from carebank.core.security import end_session, start_session
+from carebank.ledger import services as ledger
+from carebank.members import services as members
+from carebank.members.forms import LoginForm, PasswordForm, ProfileForm, SignupForm
+from carebank.posts import services as posts
+from carebank.web import apply_domain_error, safe_next_url
+from carebank.web.forms import EmptyForm
+from carebank.web.pwa import CLEAR_SITE_DATA
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@rate_limits.signup
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            member = members.create_member(
+                db.session, name=form.name.data, email=form.email.data,
+                password=form.password.data, neighbourhood=form.neighbourhood.data,
+                locale=request.cookies.get(LANGUAGE_COOKIE),
+            )
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            start_session(member)
+            flash(_("Welcome, %(name)s! Post what you need or what you can offer.", name=member.name), "success")
+            return redirect(url_for("posts.new"))
+    return render_template("auth/signup.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@rate_limits.login
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next_url(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        member = members.authenticate(db.session, form.email.data, form.password.data)
+        if member is not None:
+            db.session.commit()  # a password hash made the old way was just replaced
+            start_session(member, remember=form.remember.data)
+            return redirect(safe_next_url(request.args.get("next")))
+        form.password.errors.append(_("The email or password is not right."))
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    response = redirect(url_for("main.home"))
+    if EmptyForm().validate_on_submit():
+        end_session()
+        flash(_("You have logged out."), "success")
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA  # a shared phone keeps nothing of them
+    return response
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.locale.data = current_user.locale or ""
+        form.timezone.data = current_user.timezone or current_app.config["DEFAULT_TIMEZONE"]
+    if form.validate_on_submit():
+        try:
+            members.update_profile(
+                db.session, current_user, name=form.name.data, neighbourhood=form.neighbourhood.data,
+                languages=form.languages.data, offers_text=form.offers_text.data,
+                phone=form.phone.data or "", locale=form.locale.data, timezone=form.timezone.data,
+            )
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            refresh()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, password_form=PasswordForm()), 400 if form.errors else 200
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            members.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
+        except DomainError as error:
+            apply_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=ProfileForm(obj=current_user), password_form=form), 400
+
+
+@bp.route("/members/<int:member_id>")
+@login_required
+def member(member_id: int):
+    person = members.get_member(db.session, member_id)
+    given_received = ledger.given_and_received(db.session, [person.id])[person.id]
+    open_posts = [p for p in posts.posts_of(db.session, person) if p.is_open()]
+    return render_template("auth/member.html", person=person, given_received=given_received, open_posts=open_posts)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch language: remembered in a cookie, and in the profile of a logged-in member."""
+    lang = request.form.get("lang")
+    response = make_response(redirect(safe_next_url(request.form.get("next"))))
+    if lang not in current_app.config["LANGUAGES"]:
+        return response
+    if current_user.is_authenticated:
+        members.update_profile(db.session, current_user, locale=lang)
+        db.session.commit()
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response

@@ -1,0 +1,89 @@
+"""API v1: posts, categories, matches and responses."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from carebank.api import api
+from carebank.api import serialize as out
+from carebank.api.handler import (
+    ID,
+    MAX_ID,
+    body,
+    created,
+    login_required,
+    optional_body,
+    parse_datetime,
+    query_text,
+    text,
+)
+from carebank.core.extensions import db
+from carebank.core.policy import current_policy
+from carebank.exchanges import services as exchanges
+from carebank.posts import services as posts
+from carebank.posts.categories import CATEGORIES
+
+
+@api.get("/categories")
+def categories():
+    return jsonify({"categories": [{"slug": slug, "name": str(name)} for slug, name in CATEGORIES.items()]})
+
+
+@api.post("/posts")
+@login_required
+def create_post():
+    data = body()
+    post = posts.create_post(
+        db.session, current_user, kind=text(data, "kind"), category=text(data, "category"),
+        title=text(data, "title"), description=text(data, "description") or "", minutes=data.get("minutes"),
+        neighbourhood=text(data, "neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
+        ends_at=parse_datetime(data, "ends_at"), policy=current_policy(),
+    )
+    db.session.commit()
+    return created({"post": out.post(post)})
+
+
+@api.get("/posts")
+def list_posts():
+    wanted = posts.PostFilter(
+        kind=query_text("kind"), category=query_text("category"),
+        neighbourhood=query_text("neighbourhood"), text=query_text("q"),
+    )
+    offset = request.args.get("offset", 0, type=int)
+    found = posts.browse(db.session, wanted, offset=min(max(offset, 0), MAX_ID))
+    return jsonify({"posts": [out.post(p) for p in found]})
+
+
+@api.get("/posts/mine")
+@login_required
+def my_posts():
+    return jsonify({"posts": [out.post(p) for p in posts.posts_of(db.session, current_user)]})
+
+
+@api.get(f"/posts/<{ID}:post_id>")
+def get_post(post_id: int):
+    return jsonify({"post": out.post(posts.get_post(db.session, post_id))})
+
+
+@api.post(f"/posts/<{ID}:post_id>/close")
+@login_required
+def close_post(post_id: int):
+    post = posts.close_post(db.session, current_user, post_id)
+    db.session.commit()
+    return jsonify({"post": out.post(post)})
+
+
+@api.get(f"/posts/<{ID}:post_id>/matches")
+@login_required
+def matches(post_id: int):
+    post = posts.get_post(db.session, post_id)
+    ranked = posts.suggest_matches(db.session, post, current_user)
+    return jsonify({"matches": [{"post": out.post(p), "score": score} for p, score in ranked]})
+
+
+@api.post(f"/posts/<{ID}:post_id>/responses")
+@login_required
+def respond(post_id: int):
+    exchange = exchanges.respond(db.session, current_user, post_id, text(optional_body(), "message") or "")
+    db.session.commit()
+    return created({"exchange": out.exchange(exchange)})

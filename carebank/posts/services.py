@@ -1,0 +1,232 @@
+"""Needs and offers: posting, browsing, closing, and suggesting matches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from carebank.centres.services import manages
+from carebank.core.database import utcnow
+from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from carebank.core.policy import Policy
+from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger.services import given_and_received
+from carebank.matching import services as matching
+from carebank.members.models import Member
+from carebank.posts.categories import CATEGORIES
+from carebank.posts.models import Post, PostKind, PostStatus
+
+TITLE_MAX_LENGTH = 120
+DESCRIPTION_MAX_LENGTH = 4000
+MAX_POST_MINUTES = 24 * 60
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    kind: str | None = None
+    category: str | None = None
+    neighbourhood: str | None = None
+    text: str | None = None
+
+
+def _invalid(field: str, message) -> ValidationFailed:
+    return ValidationFailed(message, fields={field: message})
+
+
+def _clean_post_fields(kind, category, title, description, minutes, starts_at, ends_at):
+    if not isinstance(kind, str) or kind not in {k.value for k in PostKind}:
+        raise _invalid("kind", _l("Choose whether you need help or offer help."))
+    if not isinstance(category, str) or category not in CATEGORIES:
+        raise _invalid("category", _l("Choose a category from the list."))
+    title = title.strip() if isinstance(title, str) else ""
+    if not title:
+        raise _invalid("title", _l("Please give your post a title."))
+    if len(title) > TITLE_MAX_LENGTH:
+        raise _invalid("title", _l("A title can be at most %(max)s characters.", max=TITLE_MAX_LENGTH))
+    description = description.strip() if isinstance(description, str) else ""
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise _invalid("description", _l("A description can be at most %(max)s characters.",
+                                         max=DESCRIPTION_MAX_LENGTH))
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_POST_MINUTES:
+        raise _invalid("minutes", _l("The time must be between 1 minute and 24 hours."))
+    if starts_at and ends_at and starts_at >= ends_at:
+        raise _invalid("ends_at", _l("The end must be after the start."))
+    return kind, category, title, description, minutes
+
+
+def create_post(
+    session: Session, member: Member, *, kind, category, title, description="", minutes,
+    neighbourhood=None, starts_at: datetime | None = None, ends_at: datetime | None = None,
+    policy: Policy, now: datetime | None = None,
+) -> Post:
+    """Post a need or an offer, open until it expires after the bank's post lifetime."""
+    kind, category, title, description, minutes = _clean_post_fields(
+        kind, category, title, description, minutes, starts_at, ends_at
+    )
+    neighbourhood = (neighbourhood if isinstance(neighbourhood, str) else "").strip()
+    now = now or utcnow()
+    post = Post(
+        member_id=member.id,
+        kind=PostKind(kind),
+        category=category,
+        title=title,
+        description=description,
+        minutes=minutes,
+        neighbourhood=(neighbourhood or member.neighbourhood)[:80],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=PostStatus.OPEN,
+        created_at=now,
+        expires_at=now + timedelta(days=policy.post_lifetime_days),
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def get_post(session: Session, post_id) -> Post:
+    post = session.get(Post, post_id) if isinstance(post_id, int) else None
+    if post is None:
+        raise NotFound(_l("That post does not exist."), code="post_not_found")
+    return post
+
+
+def _open_posts(now: datetime) -> sa.Select:
+    return sa.select(Post).where(Post.status == PostStatus.OPEN, Post.expires_at > now)
+
+
+def browse(session: Session, wanted: PostFilter, *, now: datetime | None = None,
+           limit: int = PAGE_SIZE, offset: int = 0) -> list[Post]:
+    """Open, unexpired posts matching the filter, newest first."""
+    query = _open_posts(now or utcnow())
+    if wanted.kind in {k.value for k in PostKind}:
+        query = query.where(Post.kind == PostKind(wanted.kind))
+    if wanted.category in CATEGORIES:
+        query = query.where(Post.category == wanted.category)
+    if wanted.neighbourhood:
+        query = query.where(sa.func.lower(Post.neighbourhood) == wanted.neighbourhood.strip().lower())
+    if wanted.text and wanted.text.strip():
+        needle = wanted.text.strip().lower()
+        query = query.where(
+            sa.or_(sa.func.lower(Post.title).contains(needle, autoescape=True),
+                   sa.func.lower(Post.description).contains(needle, autoescape=True))
+        )
+    query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def neighbourhoods(session: Session) -> list[str]:
+    """Neighbourhoods that have open posts, for the browse filter: one index seek per
+    neighbourhood (a recursive "next one after") rather than reading every open post."""
+    found = sa.select(_next_neighbourhood_after("").label("name")).cte("found", recursive=True)
+    found = found.union_all(
+        sa.select(_next_neighbourhood_after(found.c.name)).where(found.c.name.is_not(None)))
+    return list(session.scalars(sa.select(found.c.name).where(found.c.name.is_not(None))))
+
+
+def _next_neighbourhood_after(previous) -> sa.ScalarSelect:
+    return sa.select(sa.func.min(Post.neighbourhood)).where(
+        Post.status == PostStatus.OPEN, Post.neighbourhood > previous).scalar_subquery()
+
+
+def posts_of(session: Session, member: Member) -> list[Post]:
+    """A member's own posts, open ones first, newest first."""
+    query = sa.select(Post).where(Post.member_id == member.id).order_by(
+        sa.case((Post.status == PostStatus.OPEN, 0), (Post.status == PostStatus.MATCHED, 1), else_=2),
+        Post.created_at.desc(),
+    )
+    return list(session.scalars(query))
+
+
+def open_posts_of(session: Session, member: Member, *, now: datetime | None = None) -> list[Post]:
+    """A member's open, unexpired posts, newest first (not their whole history of posts)."""
+    query = _open_posts(now or utcnow()).where(Post.member_id == member.id)
+    return list(session.scalars(query.order_by(Post.created_at.desc())))
+
+
+def close_post(session: Session, member: Member, post_id) -> Post:
+    """The owner (or a coordinator) closes a post; proposals not yet accepted are cancelled.
+    Accepted exchanges stay: their visits can still be confirmed."""
+    post = get_post(session, post_id)
+    if post.member_id != member.id and not manages(member, post.member):
+        raise NotAllowed(_l("Only the person who posted this can close it."))
+    if post.status is PostStatus.CLOSED:
+        raise Conflict(_l("This post is already closed."), code="post_closed")
+    post.status = PostStatus.CLOSED
+    session.execute(
+        sa.update(Exchange)
+        .where(Exchange.post_id == post.id, Exchange.status == ExchangeStatus.PROPOSED)
+        .values(status=ExchangeStatus.CANCELLED, decided_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return post
+
+
+# How many of the newest posts each source gives: all of a kind of care in one neighbourhood
+# as a rule, a sample of the rest.
+CANDIDATE_SOURCES = ("same care here", "same care", "here", "any")
+CANDIDATES_PER_SOURCE = {"same care here": 150, "same care": 40, "here": 40, "any": 10}
+# What scoring reads of a candidate: plain rows, not whole posts, as hundreds are scored.
+_FACT_COLUMNS = (Post.id, Post.member_id, Post.kind, Post.category, Post.neighbourhood, Post.title,
+                 Post.description, Post.created_at, Post.starts_at, Post.ends_at)
+
+
+def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
+                    limit: int = 10) -> list[tuple[Post, float]]:
+    """Open posts of the opposite kind that fit `post`, best first, never the asker's own."""
+    now = now or utcnow()
+    candidates = _match_candidates(session, post, asker, now)
+    history = given_and_received(session, list({c[1] for c in candidates}))
+    facts = [_row_facts(c, history.get(c[1], (0, 0))) for c in candidates]
+    ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
+    found = {p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_([m.post_id for m in ranked])))}
+    best = [(found[m.post_id], m.score) for m in ranked]
+    load_authors(session, [p for p, _ in best])
+    return best
+
+
+def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[sa.Row]:
+    """The posts worth scoring, read off indexes rather than ranking every open post of a
+    city: the newest of the same care here, of the same care anywhere, of any care here, and
+    of all. Category and place carry most of a score, so the best matches are among them."""
+    opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
+    base = sa.select(*_FACT_COLUMNS).where(
+        Post.status == PostStatus.OPEN, Post.expires_at > now, Post.kind == opposite,
+        Post.member_id.not_in({asker.id, post.member_id}))
+    here = Post.neighbourhood == post.neighbourhood
+    same_care = Post.category == post.category
+    conditions = {"same care here": sa.and_(same_care, here), "same care": same_care,
+                  "here": here, "any": sa.true()}
+    found: dict[int, sa.Row] = {}
+    for source in CANDIDATE_SOURCES:
+        newest = (base.where(conditions[source]).order_by(Post.created_at.desc())
+                  .limit(CANDIDATES_PER_SOURCE[source]))
+        for row in session.execute(newest):
+            found.setdefault(row.id, row)
+    return list(found.values())
+
+
+def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:
+    return _row_facts(tuple(getattr(post, column.key) for column in _FACT_COLUMNS), given_received)
+
+
+def _row_facts(row: sa.Row, given_received: tuple[int, int]) -> matching.PostFacts:
+    post_id, _member_id, kind, category, neighbourhood, title, description, created_at, \
+        starts_at, ends_at = row  # in the order of _FACT_COLUMNS; unpacked, as it is hot
+    return matching.PostFacts(post_id, kind.value, category, neighbourhood, f"{title} {description}",
+                              created_at, starts_at, ends_at, *given_received)
+
+
+def load_authors(session: Session, found: list[Post]) -> None:
+    """Each post's author in one query, as every card shows who posted it."""
+    ids = {post.member_id for post in found}
+    authors = {m.id: m for m in session.scalars(sa.select(Member).where(Member.id.in_(ids)))} if ids else {}
+    for post in found:
+        # Set on the post itself: the session only holds loaded objects weakly.
+        set_committed_value(post, "member", authors[post.member_id])

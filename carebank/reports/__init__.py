@@ -1,0 +1,1 @@
+"""The centre's reports: hours exchanged, members, balances, with charts and CSV."""
