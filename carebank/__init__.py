@@ -7,6 +7,7 @@ from flask import Flask
 
 from carebank import cli
 from carebank.core import error_pages, instance, security
+from carebank.core.converters import IdConverter
 from carebank.core.database import configure_engine, database_url, drop_async_teardown, engine_options
 from carebank.core.extensions import babel, csrf, db, limiter, login_manager
 from carebank.core.i18n import select_locale, select_timezone
@@ -45,6 +46,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
 
+    app.url_map.converters["id"] = IdConverter  # before any route names it
     from carebank.api import api
     from carebank.web import register_blueprints
 

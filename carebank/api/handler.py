@@ -1,15 +1,28 @@
-"""API v1 endpoints: parse JSON, call a service, commit, answer with finished JSON."""
+"""What every API v1 route shares: the blueprint that commits each route's work once
+(`ApiBlueprint`), login, and reading the JSON body and query."""
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 from functools import wraps
 
-from flask import abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from carebank.core.commit import committed
 from carebank.core.errors import ValidationFailed
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose every route is the API's commit point: the route parses JSON, calls a
+    service and answers; its work is committed after it answered, and a refusal is rolled
+    back and rendered as the error body (carebank.core.error_pages)."""
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        if view_func is not None:
+            view_func = committed(view_func)
+        super().add_url_rule(rule, endpoint, view_func, **options)
 
 
 def login_required(view):
@@ -24,10 +37,6 @@ def login_required(view):
     return wrapper
 
 
-# Ids are 32-bit integer columns: a larger number in a URL is simply unknown (404), and one
-# in a body is refused (400) before it can overflow the database driver.
-MAX_ID = 2**31 - 1
-ID = f"int(max={MAX_ID})"
 
 
 def body() -> dict:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import jsonify
 
 from carebank.api import api
-from carebank.api.handler import MAX_ID
 from carebank.confirmations.services import ALPHABET, CODE_LENGTH
 from carebank.core import idempotency
+from carebank.core.converters import MAX_ID
 from carebank.core.policy import Policy, current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import ExchangeStatus

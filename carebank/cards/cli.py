@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from carebank.cards import services as cards
 from carebank.cards.pdf import render_cards
 from carebank.centres.services import get_centre
+from carebank.core.cli import commits
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 
@@ -21,6 +22,7 @@ cards_cli = AppGroup("cards", help="Print member cards.")
               help="The PDF file to write (A4, ten cards a page).")
 @click.option("--centre", "centre_id", type=int, help="Only this centre's members (default: every centre).")
 @click.option("--base-url", help="The site's address for the QR codes (default: CAREBANK_BASE_URL).")
+@commits
 def pdf_command(out: Path, centre_id: int | None, base_url: str | None) -> None:
     """Issue new cards to every active member and write them to an A4 PDF.
 
@@ -39,8 +41,7 @@ def pdf_command(out: Path, centre_id: int | None, base_url: str | None) -> None:
         click.echo("No active members: no cards issued, nothing written.")
         return
     issued = cards.issue_cards(db.session, None, members)
+    # Committed only once the file is written: a failed write leaves the old cards working.
     out.write_bytes(render_cards(cards.card_faces(issued, base_url), sheet=True))
-    # Commit only once the file is written: a failed write leaves the old cards working.
-    db.session.commit()
     click.echo(f"{len(issued)} cards for {len({i.member.id for i in issued})} members written to {out}")
 

@@ -69,7 +69,7 @@ class BatchForm(FlaskForm):
         return True
 
 
-@bp.route("/members/<int:member_id>/card")
+@bp.route("/members/<id:member_id>/card")
 def member_card(member_id: int):
     member = managed_member(db.session, current_user, member_id)
     return _render_member(member, PinForm(), BlockForm())
@@ -83,7 +83,7 @@ def _render_member(member: Member, pin_form: PinForm, block_form: BlockForm, sta
     ), status
 
 
-@bp.route("/members/<int:member_id>/pin", methods=["POST"])
+@bp.route("/members/<id:member_id>/pin", methods=["POST"])
 def member_pin(member_id: int):
     member = managed_member(db.session, current_user, member_id)
     form, clearing = PinForm(), request.form.get("action") == "clear"
@@ -102,7 +102,7 @@ def member_pin(member_id: int):
     return _render_member(member, form, BlockForm(), 400)
 
 
-@bp.route("/members/<int:member_id>/card/block", methods=["POST"])
+@bp.route("/members/<id:member_id>/card/block", methods=["POST"])
 def card_block(member_id: int):
     member = managed_member(db.session, current_user, member_id)
     form = BlockForm()
@@ -121,7 +121,7 @@ def card_block(member_id: int):
     return _render_member(member, PinForm(), form, 400)
 
 
-@bp.route("/members/<int:member_id>/card/unlock", methods=["POST"])
+@bp.route("/members/<id:member_id>/card/unlock", methods=["POST"])
 def card_unlock(member_id: int):
     member = managed_member(db.session, current_user, member_id)
     card = cards.current_card(db.session, member.id)
@@ -134,7 +134,7 @@ def card_unlock(member_id: int):
     return redirect(url_for(".member_card", member_id=member.id))
 
 
-@bp.route("/members/<int:member_id>/card.pdf", methods=["POST"])
+@bp.route("/members/<id:member_id>/card.pdf", methods=["POST"])
 def card_pdf(member_id: int):
     """Issue a new card and download it as a card-sized PDF."""
     member = managed_member(db.session, current_user, member_id)
@@ -145,7 +145,7 @@ def card_pdf(member_id: int):
                          f"card-{member.number}.pdf")
 
 
-@bp.route("/members/<int:member_id>/card/print", methods=["POST"])
+@bp.route("/members/<id:member_id>/card/print", methods=["POST"])
 def card_print(member_id: int):
     """Issue a new card and show it at real size, for the browser to print."""
     member = managed_member(db.session, current_user, member_id)

@@ -9,7 +9,6 @@ from flask_login import current_user
 from carebank.centres import services as centre_rules
 from carebank.centres.forms import CentreForm, MembershipForm
 from carebank.centres.models import Centre
-from carebank.core.converters import MAX_ID
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.members import on_behalf
@@ -18,7 +17,7 @@ from carebank.members.models import Member, Role
 from carebank.web import apply_domain_error
 from carebank.web.console import bp
 
-CENTRE = f"/centres/<int(max={MAX_ID}):centre_id>"
+CENTRE = "/centres/<id:centre_id>"
 
 
 def _admins_only() -> None:

@@ -40,7 +40,7 @@ def _render_queue(status: int = 200, failed_id: int | None = None, failed_form: 
                            failed_id=failed_id, failed_form=failed_form), status
 
 
-@bp.route("/checkins/<int:checkin_id>", methods=["POST"])
+@bp.route("/checkins/<id:checkin_id>", methods=["POST"])
 def checkin_decide(checkin_id: int):
     managed_checkin(db.session, current_user, checkin_id)  # another centre's: the 404 page
     form = DecideForm()

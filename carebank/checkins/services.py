@@ -33,11 +33,12 @@ REQUEST_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class WrongPin(DomainError):
-    """The PIN was wrong. The failed try is already flushed: the caller commits it even
-    though the check-in fails (nothing else has been written when this is raised)."""
+    """The PIN was wrong. The failed try is already flushed and is kept even though the
+    check-in fails (nothing else has been written when this is raised)."""
 
     status = 400
     code = "wrong_pin"
+    keeps_changes = True
 
     def __init__(self, tries_left: int):
         if tries_left <= 0:

@@ -133,7 +133,7 @@ def _low_balance(exchange_id: int) -> InsufficientBalance:
         name=receiver.name, floor=floor))
 
 
-@bp.route("/checkins/<int:checkin_id>")
+@bp.route("/checkins/<id:checkin_id>")
 @login_required
 def result(checkin_id: int):
     """What became of a check-in: confirmed, waiting for the centre, or not approved."""

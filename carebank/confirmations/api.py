@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from carebank.api import api
 from carebank.api import serialize as out
-from carebank.api.handler import ID, body, created, login_required
+from carebank.api.handler import body, created, login_required
 from carebank.confirmations import services as confirmations
 from carebank.core import idempotency, rate_limits
 from carebank.core.extensions import db
@@ -14,13 +14,12 @@ from carebank.core.policy import current_policy
 from carebank.web import base_url
 
 
-@api.post(f"/exchanges/<{ID}:exchange_id>/confirmation-codes")
+@api.post("/exchanges/<id:exchange_id>/confirmation-codes")
 @login_required
 def make_code(exchange_id: int):
     code, token = confirmations.make_code(
         db.session, current_user, exchange_id, body().get("minutes"), current_policy()
     )
-    db.session.commit()
     url = confirmations.confirm_url(base_url(), token)
     return created(out.confirmation_code(code, token, url, confirmations.display_code(token)))
 
@@ -43,5 +42,4 @@ def redeem():
     status, payload = 201 if is_new else 200, {"transaction": out.transaction(transaction)}
     if key:
         status, payload = idempotency.remember(db.session, current_user.id, key, fingerprint, status, payload)
-    db.session.commit()
     return jsonify(payload), status

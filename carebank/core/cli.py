@@ -1,13 +1,32 @@
-"""`flask --app app migrate` and `backup`."""
+"""`flask --app app migrate` and `backup`, and `commits`: the commit point of every command."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
+from carebank.core.commit import committed
 from carebank.core.database import upgrade_database
+from carebank.core.errors import DomainError
 from carebank.core.extensions import db
+
+
+def commits(command: Callable) -> Callable:
+    """The CLI's commit point: the command's work is committed when it returns; a refusal is
+    rolled back and ends the command with its reason (exit 1, no traceback)."""
+    run = committed(command)
+
+    @wraps(command)
+    def run_or_refuse(*args, **kwargs):
+        try:
+            return run(*args, **kwargs)
+        except DomainError as error:
+            raise click.ClickException(str(error.message)) from None
+
+    return run_or_refuse
 
 
 @click.command("migrate")

@@ -12,6 +12,9 @@ from flask_babel import lazy_gettext as _l
 class DomainError(Exception):
     status = 400
     code = "invalid"
+    # True for the one refusal whose writes must stand: a wrong PIN's counted try
+    # (checkins.WrongPin). Each interface's commit helper commits them instead of rolling back.
+    keeps_changes = False
 
     def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
         super().__init__(str(message) if message else self.code)

@@ -72,7 +72,7 @@ def waiting_list():
                            waiting=waiting.exchanges_waiting(db.session, current_user))
 
 
-@bp.route("/waiting/<int:exchange_id>", methods=["GET", "POST"])
+@bp.route("/waiting/<id:exchange_id>", methods=["GET", "POST"])
 def waiting_record(exchange_id: int):
     """Record a visit of an exchange the parties could not confirm themselves."""
     exchange = managed_exchange(db.session, current_user, exchange_id)

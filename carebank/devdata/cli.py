@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from carebank.core.cli import commits
 from carebank.core.database import upgrade_database
 from carebank.core.extensions import db
 from carebank.core.passwords import hash_password
@@ -16,6 +17,7 @@ from carebank.devdata import DEFAULT_PASSWORD, EMAIL_DOMAIN, MINIMUM_MEMBERS
 
 @click.command("demo")
 @with_appcontext  # app.cli.command would add it; add_command does not
+@commits
 def demo_command() -> None:
     """Fill an empty database with a small, believable neighbourhood."""
     from carebank.devdata.demo import DemoNotEmpty, load_demo
@@ -24,7 +26,6 @@ def demo_command() -> None:
         summary = load_demo(db.session)
     except DemoNotEmpty as error:
         raise click.ClickException("the database already has members; demo data is only for an empty one") from error
-    db.session.commit()
     click.echo(summary)
 
 

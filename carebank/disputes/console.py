@@ -55,7 +55,7 @@ def disputes_list():
     )
 
 
-@bp.route("/disputes/<int:dispute_id>", methods=["GET", "POST"])
+@bp.route("/disputes/<id:dispute_id>", methods=["GET", "POST"])
 def dispute_detail(dispute_id: int):
     dispute = disputes.get_dispute(db.session, current_user, dispute_id)
     form = SettleForm(transaction_id=str(dispute.transaction_id or ""))

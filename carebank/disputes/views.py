@@ -46,7 +46,7 @@ def exchange_disputes(exchange):
     return disputes.disputes_for(db.session, exchange, current_user)
 
 
-@bp.route("/exchanges/<int:exchange_id>/problem", methods=["GET", "POST"])
+@bp.route("/exchanges/<id:exchange_id>/problem", methods=["GET", "POST"])
 @login_required
 def new(exchange_id: int):
     exchange = exchanges.get_exchange(db.session, current_user, exchange_id)

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from carebank.api import api
 from carebank.api import serialize as out
-from carebank.api.handler import ID, login_required
+from carebank.api.handler import login_required
 from carebank.core.extensions import db
 from carebank.exchanges import services as exchanges
 
@@ -17,7 +17,7 @@ def my_exchanges():
     return jsonify({"exchanges": [out.exchange(e) for e in exchanges.exchanges_of(db.session, current_user)]})
 
 
-@api.get(f"/exchanges/<{ID}:exchange_id>")
+@api.get("/exchanges/<id:exchange_id>")
 @login_required
 def get_exchange(exchange_id: int):
     return jsonify({"exchange": out.exchange(exchanges.get_exchange(db.session, current_user, exchange_id))})
@@ -25,23 +25,22 @@ def get_exchange(exchange_id: int):
 
 def _exchange_action(action, exchange_id: int):
     exchange = action(db.session, current_user, exchange_id)
-    db.session.commit()
     return jsonify({"exchange": out.exchange(exchange)})
 
 
-@api.post(f"/exchanges/<{ID}:exchange_id>/accept")
+@api.post("/exchanges/<id:exchange_id>/accept")
 @login_required
 def accept(exchange_id: int):
     return _exchange_action(exchanges.accept, exchange_id)
 
 
-@api.post(f"/exchanges/<{ID}:exchange_id>/decline")
+@api.post("/exchanges/<id:exchange_id>/decline")
 @login_required
 def decline(exchange_id: int):
     return _exchange_action(exchanges.decline, exchange_id)
 
 
-@api.post(f"/exchanges/<{ID}:exchange_id>/cancel")
+@api.post("/exchanges/<id:exchange_id>/cancel")
 @login_required
 def cancel(exchange_id: int):
     return _exchange_action(exchanges.cancel, exchange_id)

@@ -38,7 +38,7 @@ def index():
     return render_template("exchanges/index.html", exchanges=mine)
 
 
-@bp.route("/exchanges/<int:exchange_id>")
+@bp.route("/exchanges/<id:exchange_id>")
 @login_required
 def detail(exchange_id: int):
     exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
@@ -72,20 +72,20 @@ def _visits(exchange: Exchange) -> list[tuple]:
     return [tuple(row) for row in rows]
 
 
-@bp.route("/exchanges/<int:exchange_id>/accept", methods=["POST"])
+@bp.route("/exchanges/<id:exchange_id>/accept", methods=["POST"])
 @login_required
 def accept(exchange_id: int):
     return _decide(exchanges.accept, exchange_id, lambda e: _(
         "You said yes. Arrange the visit with %(name)s.", name=_other_party(e).name))
 
 
-@bp.route("/exchanges/<int:exchange_id>/decline", methods=["POST"])
+@bp.route("/exchanges/<id:exchange_id>/decline", methods=["POST"])
 @login_required
 def decline(exchange_id: int):
     return _decide(exchanges.decline, exchange_id, lambda e: _("You said no, thank you."))
 
 
-@bp.route("/exchanges/<int:exchange_id>/cancel", methods=["POST"])
+@bp.route("/exchanges/<id:exchange_id>/cancel", methods=["POST"])
 @login_required
 def cancel(exchange_id: int):
     return _decide(exchanges.cancel, exchange_id, lambda e: _("The exchange is cancelled."))
@@ -108,7 +108,7 @@ def _other_party(exchange: Exchange):
     return exchange.receiver if current_user.id == exchange.provider_id else exchange.provider
 
 
-@bp.route("/exchanges/<int:exchange_id>/codes", methods=["POST"])
+@bp.route("/exchanges/<id:exchange_id>/codes", methods=["POST"])
 @login_required
 def make_code(exchange_id: int):
     exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
@@ -132,7 +132,7 @@ def _remember_token(code_id: int, token: str) -> None:
     session["codes"] = {k: codes[k] for k in sorted(codes, key=int)[-CODES_KEPT:]}
 
 
-@bp.route("/codes/<int:code_id>")
+@bp.route("/codes/<id:code_id>")
 @login_required
 def code(code_id: int):
     found = confirmations.code_status(db.session, current_user, code_id)
@@ -146,7 +146,7 @@ def code(code_id: int):
     return render_template("exchanges/code.html", redeemer=_redeemer(found), **page)
 
 
-@bp.route("/codes/<int:code_id>/qr.svg")
+@bp.route("/codes/<id:code_id>/qr.svg")
 @login_required
 def code_qr(code_id: int):
     """The QR image of a live code, for its maker. An image of its own, so the code page

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from carebank.api import api
 from carebank.api import serialize as out
-from carebank.api.handler import MAX_ID, body, created, login_required, text
+from carebank.api.handler import body, created, login_required, text
+from carebank.core.converters import MAX_ID
 from carebank.core.errors import ValidationFailed
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
@@ -38,7 +39,6 @@ def transfer():
     data = body()
     transaction = ledger.gift(db.session, current_user, _member_id(data), data.get("minutes"),
                               text(data, "memo"), current_policy())
-    db.session.commit()
     return created({"transaction": out.transaction(transaction)})
 
 
@@ -48,7 +48,6 @@ def donate():
     data = body()
     transaction = ledger.donate_to_pool(db.session, current_user, data.get("minutes"), text(data, "memo"),
                                         current_policy())
-    db.session.commit()
     return created({"transaction": out.transaction(transaction)})
 
 
@@ -58,7 +57,6 @@ def grant():
     data = body()
     transaction = ledger.grant_from_pool(db.session, current_user, _member_id(data), data.get("minutes"),
                                          text(data, "memo"), current_policy())
-    db.session.commit()
     return created({"transaction": out.transaction(transaction)})
 
 

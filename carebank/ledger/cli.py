@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from carebank.core.errors import DomainError
+from carebank.core.cli import commits
 from carebank.core.extensions import db
 
 ledger_cli = AppGroup("ledger", help="Check the time ledger.")
@@ -30,14 +30,11 @@ def verify_ledger() -> None:
 @click.argument("transaction_id", type=int)
 @click.option("--by", "coordinator_email", required=True, help="Email of the coordinator making the correction.")
 @click.option("--memo", required=True, help="Why it is reversed (shown in both members' history).")
+@commits
 def reverse_command(transaction_id: int, coordinator_email: str, memo: str) -> None:
     """Undo a wrong transaction with a new, opposite one (nothing is ever edited)."""
     from carebank.ledger.services import reverse
     from carebank.members.services import find_by_email
 
-    try:
-        reversal = reverse(db.session, find_by_email(db.session, coordinator_email), transaction_id, memo)
-    except DomainError as error:
-        raise click.ClickException(str(error.message)) from error
-    db.session.commit()
+    reversal = reverse(db.session, find_by_email(db.session, coordinator_email), transaction_id, memo)
     click.echo(f"transaction {transaction_id} reversed by transaction {reversal.id}")

@@ -139,7 +139,7 @@ def _recipient(member_id) -> Member | None:
     return member if member is not None and centres.manages(current_user, member) else None
 
 
-@bp.route(f"/members/<int(max={MAX_ID}):member_id>/history")
+@bp.route("/members/<id:member_id>/history")
 def member_history(member_id: int):
     member = centres.managed_member(db.session, current_user, member_id)
     entries = ledger.history(db.session, member.id)
@@ -157,7 +157,7 @@ def _reversed(transaction_ids: list[int]) -> set[int]:
         sa.select(Transaction.reverses_id).where(Transaction.reverses_id.in_(transaction_ids))))
 
 
-@bp.route(f"/transactions/<int(max={MAX_ID}):transaction_id>/reverse", methods=["GET", "POST"])
+@bp.route("/transactions/<id:transaction_id>/reverse", methods=["GET", "POST"])
 def reverse(transaction_id: int):
     transaction, parties = _managed_transaction(transaction_id)
     form = ReverseForm()

@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from carebank.api import api
 from carebank.api import serialize as out
-from carebank.api.handler import ID, body, created, login_required, text
+from carebank.api.handler import body, created, login_required, text
 from carebank.core import rate_limits
 from carebank.core.error_pages import error_body
 from carebank.core.extensions import db
@@ -30,7 +30,6 @@ def log_in():
     member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
     if member is None:
         return jsonify(error_body("invalid_credentials", _l("The email or password is not right."))), 401
-    db.session.commit()  # a password hash made the old way was just replaced
     start_session(member)
     return jsonify({"member": out.member(member)})
 
@@ -50,7 +49,6 @@ def sign_up():
         db.session, name=text(data, "name"), email=text(data, "email"), password=text(data, "password"),
         neighbourhood=text(data, "neighbourhood") or "", locale=text(data, "locale"),
     )
-    db.session.commit()
     start_session(member)
     return created({"member": out.member(member)})
 
@@ -68,11 +66,10 @@ def update_me():
     fields = {k: text(data, k) for k in data
               if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
     members.update_profile(db.session, current_user, **fields)
-    db.session.commit()
     return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
 
 
-@api.get(f"/members/<{ID}:member_id>")
+@api.get("/members/<id:member_id>")
 @login_required
 def get_member(member_id: int):
     return jsonify({"member": out.member(members.get_member(db.session, member_id))})

@@ -49,7 +49,7 @@ from carebank.web.console import bp
 from carebank.web.forms import EmptyForm
 
 PAGE_SIZE = 30
-MEMBER = f"/members/<int(max={MAX_ID}):member_id>"
+MEMBER = "/members/<id:member_id>"
 # Suggestions are worked out for this many open posts at most, to keep the page quick.
 POSTS_WITH_MATCHES = 5
 EXCHANGE_LABELS = {
@@ -309,7 +309,7 @@ def _post_for(member: Member, form: PostForm) -> Post:
     )
 
 
-@bp.route(f"{MEMBER}/posts/<int(max={MAX_ID}):post_id>/respond", methods=["POST"])
+@bp.route(f"{MEMBER}/posts/<id:post_id>/respond", methods=["POST"])
 def member_respond(member_id: int, post_id: int):
     member = _managed(member_id)
     message = RespondForForm().message.data or ""
@@ -318,7 +318,7 @@ def member_respond(member_id: int, post_id: int):
     return redirect(url_for(".member_detail", member_id=member_id))
 
 
-@bp.route(f"{MEMBER}/exchanges/<int(max={MAX_ID}):exchange_id>/accept", methods=["POST"])
+@bp.route(f"{MEMBER}/exchanges/<id:exchange_id>/accept", methods=["POST"])
 def member_accept(member_id: int, exchange_id: int):
     member = _managed(member_id)
     if _run(lambda: on_behalf.accept_for(db.session, current_user, member, exchange_id)):
@@ -326,7 +326,7 @@ def member_accept(member_id: int, exchange_id: int):
     return redirect(url_for(".member_detail", member_id=member_id))
 
 
-@bp.route(f"{MEMBER}/exchanges/<int(max={MAX_ID}):exchange_id>/decline", methods=["POST"])
+@bp.route(f"{MEMBER}/exchanges/<id:exchange_id>/decline", methods=["POST"])
 def member_decline(member_id: int, exchange_id: int):
     member = _managed(member_id)
     if _run(lambda: on_behalf.decline_for(db.session, current_user, member, exchange_id)):

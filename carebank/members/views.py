@@ -111,7 +111,7 @@ def change_password():
     return render_template("auth/profile.html", form=ProfileForm(obj=current_user), password_form=form), 400
 
 
-@bp.route("/members/<int:member_id>")
+@bp.route("/members/<id:member_id>")
 @login_required
 def member(member_id: int):
     person = members.get_member(db.session, member_id)

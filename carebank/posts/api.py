@@ -7,8 +7,6 @@ from flask_login import current_user
 from carebank.api import api
 from carebank.api import serialize as out
 from carebank.api.handler import (
-    ID,
-    MAX_ID,
     body,
     created,
     login_required,
@@ -17,6 +15,7 @@ from carebank.api.handler import (
     query_text,
     text,
 )
+from carebank.core.converters import MAX_ID
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
@@ -39,7 +38,6 @@ def create_post():
         neighbourhood=text(data, "neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
         ends_at=parse_datetime(data, "ends_at"), policy=current_policy(),
     )
-    db.session.commit()
     return created({"post": out.post(post)})
 
 
@@ -60,20 +58,19 @@ def my_posts():
     return jsonify({"posts": [out.post(p) for p in posts.posts_of(db.session, current_user)]})
 
 
-@api.get(f"/posts/<{ID}:post_id>")
+@api.get("/posts/<id:post_id>")
 def get_post(post_id: int):
     return jsonify({"post": out.post(posts.get_post(db.session, post_id))})
 
 
-@api.post(f"/posts/<{ID}:post_id>/close")
+@api.post("/posts/<id:post_id>/close")
 @login_required
 def close_post(post_id: int):
     post = posts.close_post(db.session, current_user, post_id)
-    db.session.commit()
     return jsonify({"post": out.post(post)})
 
 
-@api.get(f"/posts/<{ID}:post_id>/matches")
+@api.get("/posts/<id:post_id>/matches")
 @login_required
 def matches(post_id: int):
     post = posts.get_post(db.session, post_id)
@@ -81,9 +78,8 @@ def matches(post_id: int):
     return jsonify({"matches": [{"post": out.post(p), "score": score} for p, score in ranked]})
 
 
-@api.post(f"/posts/<{ID}:post_id>/responses")
+@api.post("/posts/<id:post_id>/responses")
 @login_required
 def respond(post_id: int):
     exchange = exchanges.respond(db.session, current_user, post_id, text(optional_body(), "message") or "")
-    db.session.commit()
     return created({"exchange": out.exchange(exchange)})

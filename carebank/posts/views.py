@@ -18,11 +18,8 @@ from carebank.web import apply_domain_error
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
-# Ids are 32-bit in the database, and a huge number overflows the driver: outside the
-# range a URL is simply not found instead of a server error.
-MAX_ID = 2**31 - 1
-POST = f"/<int(max={MAX_ID}):post_id>"
-RESPONSE = f"{POST}/responses/<int(max={MAX_ID}):exchange_id>"
+POST = "/<id:post_id>"
+RESPONSE = f"{POST}/responses/<id:exchange_id>"
 # A phone's screenful or three; "More" brings the next (the API gives 50 at a time).
 BROWSE_PAGE_SIZE = 20
 STATES = ("open", "matched", "expired", "closed")

@@ -45,7 +45,7 @@ def report_csv(table: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@bp.route("/members/<int:member_id>/statement")
+@bp.route("/members/<id:member_id>/statement")
 def member_statement(member_id: int):
     member = managed_member(db.session, current_user, member_id)
     back = url_for(".member_detail", member_id=member_id) \

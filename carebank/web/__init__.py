@@ -1,6 +1,7 @@
 """The server-rendered web pages: one blueprint per feature, all sharing these helpers."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, request, url_for
@@ -8,6 +9,7 @@ from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from carebank.core.commit import Outcome, committing
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db, login_manager
 from carebank.core.i18n import format_minutes, format_signed_minutes
@@ -95,10 +97,21 @@ def safe_next_url(target: str | None, fallback: str = "main.home") -> str:
     return url_for(fallback)
 
 
+def saving(form=None) -> AbstractContextManager[Outcome]:
+    """The pages' commit point: `with saving(form) as saved: service(...)`, then `saved.ok`.
+    The work is committed; a refusal is rolled back and its reason shown on `form`."""
+    return committing(lambda error: show_refusal(error, form))
+
+
 def apply_domain_error(error: DomainError, form=None) -> None:
+    """Transitional: roll back and show (views move to `saving`)."""
+    db.session.rollback()
+    show_refusal(error, form)
+
+
+def show_refusal(error: DomainError, form=None) -> None:
     """Show a refused request on the form: field messages under fields, the rest flashed.
     A form may name where a service's field is shown (`SERVICE_FIELDS`)."""
-    db.session.rollback()
     shown = False
     aliases = getattr(form, "SERVICE_FIELDS", {})
     for name, message in error.fields.items():
