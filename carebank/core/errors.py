@@ -45,7 +45,15 @@ class Conflict(DomainError):
 
 
 class InsufficientBalance(Conflict):
+    """An account would go below its floor. The message says whose and what helps; the error
+    also carries the member (None: the community pool) and the floor, in minutes."""
+
     code = "insufficient_balance"
+
+    def __init__(self, message=None, *, member_id: int | None = None, floor_minutes: int | None = None):
+        super().__init__(message)
+        self.member_id = member_id
+        self.floor_minutes = floor_minutes
 
 
 class Expired(DomainError):

@@ -142,7 +142,7 @@ def record_transaction(
         visit_sign = _visit_sign(session, kind, reverses_id)
         # Accounts are locked in id order so two opposite transfers cannot deadlock.
         for move in sorted(moves, key=lambda m: m.account_id):
-            _move_balance(session, move, visit_sign)
+            _move_balance(session, kind, move, visit_sign)
         transaction = Transaction(
             kind=kind,
             created_by_id=created_by_id,
@@ -221,7 +221,7 @@ def _visit_sign(session: Session, kind: TransactionKind, reverses_id: int | None
     return 0
 
 
-def _move_balance(session: Session, move: Move, visit_sign: int = 0) -> None:
+def _move_balance(session: Session, kind: TransactionKind, move: Move, visit_sign: int = 0) -> None:
     values = {"balance_minutes": Account.balance_minutes + move.minutes}
     # In a visit the provider is credited (gave) and the receiver debited (received);
     # a reversal takes back the same minutes from the same side.
@@ -238,9 +238,25 @@ def _move_balance(session: Session, move: Move, visit_sign: int = 0) -> None:
     if move.floor is not None and move.minutes < 0:
         statement = statement.where(Account.balance_minutes + move.minutes >= move.floor)
     if session.execute(statement).rowcount != 1:
-        raise InsufficientBalance(
-            _l("There is not enough time in the account for this."),
-        )
+        raise _too_low(session, kind, move)
+
+
+def _too_low(session: Session, kind: TransactionKind, move: Move) -> InsufficientBalance:
+    """Whose balance is too low and what helps, said the same on every page and in the API."""
+    member = session.scalar(sa.select(Member).join(Account, Account.member_id == Member.id)
+                            .where(Account.id == move.account_id))
+    floor = format_minutes(move.floor)
+    if member is None:
+        message = _l("The community pool does not have that much time.")
+    elif kind is TransactionKind.VISIT:
+        message = _l("This visit cannot be confirmed: %(name)s's balance cannot go below %(floor)s. "
+                     "A coordinator can help with time from the community pool.",
+                     name=member.name, floor=floor)
+    elif kind in (TransactionKind.GIFT, TransactionKind.DONATION):
+        message = _l("Not enough time: your balance cannot go below %(floor)s.", floor=floor)
+    else:
+        message = _l("There is not enough time in the account for this.")
+    return InsufficientBalance(message, member_id=member.id if member else None, floor_minutes=move.floor)
 
 
 def _expire_cached_balances(session: Session, account_ids: set[int]) -> None:
