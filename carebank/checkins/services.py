@@ -73,14 +73,24 @@ def agreed_exchanges(session: Session, carer: Member, resident: Member) -> list[
     ))
 
 
+def exchanges_to_check_in(session: Session, carer: Member, resident: Member) -> list[Exchange]:
+    """The agreed exchanges the carer may check in for with the resident (NotAllowed if none)."""
+    agreed = agreed_exchanges(session, carer, resident)
+    if not agreed:
+        raise NotAllowed(_l("You have no agreed exchange with %(name)s.", name=resident.name),
+                         code="no_exchange")
+    return agreed
+
+
 def check_in_with_pin(
     session: Session, carer: Member, card_token_or_card, exchange_id, minutes, pin,
     request_token, policy: Policy,
 ) -> CardCheckin:
     """Confirm a visit with the resident's PIN: the ledger moves now. Raises WrongPin after
-    counting a wrong PIN (the caller commits that count); returns the earlier check-in when
-    the same request_token comes again."""
+    counting a wrong PIN (the commit helper keeps that count); returns the earlier check-in
+    when the same request_token comes again."""
     card = _card(session, card_token_or_card)
+    _require_typed_pin(card, pin)
     existing = _existing(session, carer, request_token)
     if existing is not None:
         return existing
@@ -168,6 +178,13 @@ def _note(note) -> str:
         message = _l("A note can be at most %(max)s characters.", max=NOTE_MAX_LENGTH)
         raise ValidationFailed(message, fields={"note": message})
     return note.strip()
+
+
+def _require_typed_pin(card: MemberCard, pin) -> None:
+    """A resident who has a PIN is asked to type it; nothing typed spends no try."""
+    if card.member.pin_hash is not None and not pin:
+        message = _l("Ask %(name)s to type their PIN.", name=card.member.name)
+        raise ValidationFailed(message, fields={"pin": message})
 
 
 def _check_pin(session: Session, card: MemberCard, pin) -> None:

@@ -6,42 +6,15 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
-from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.disputes import services as disputes
+from carebank.disputes.forms import SettleForm, visit_choices
 from carebank.disputes.models import Dispute
-from carebank.disputes.views import visit_choices
-from carebank.web import apply_domain_error
+from carebank.web import saving
 from carebank.web.console import bp
-from carebank.web.forms import DurationMixin, options
-
-
-class SettleForm(DurationMixin, FlaskForm):
-    """How the centre settles a dispute; minutes count only for "credit", the visit only
-    for "reverse"."""
-
-    SERVICE_FIELDS = {"minutes": "hours", "memo": "resolution"}
-
-    outcome = RadioField(_l("What the centre decided"), validators=[DataRequired()], choices=options([
-        ("reverse", _l("Reverse a visit that was wrong")),
-        ("credit", _l("Record a visit the two could not confirm")),
-        ("dismiss", _l("No change to anyone's time")),
-    ]))
-    transaction_id = SelectField(_l("Visit to reverse"), default="")
-    resolution = TextAreaField(
-        _l("Decision, for the member"), validators=[DataRequired(), Length(max=disputes.RESOLUTION_MAX_LENGTH)],
-        description=_l("The member sees this on the exchange page, and it is kept with the change."),
-    )
-
-    def chosen_transaction(self) -> int | None:
-        return int(self.transaction_id.data) if self.transaction_id.data else None
 
 
 # Endpoints are named by the console's contract ("console.disputes"); the functions are not,
@@ -63,28 +36,26 @@ def dispute_detail(dispute_id: int):
         disputes.standing_visits(db.session, dispute.exchange_id), _("Choose a visit"))
     status = 200
     if form.is_submitted():
-        status = _settle(dispute.id, form)
+        status = _settle(dispute, form)
         if status is None:
             return redirect(url_for(".disputes"))
     return _render_dispute(dispute, form), status
 
 
-def _settle(dispute_id: int, form: SettleForm) -> int | None:
+def _settle(dispute: Dispute, form: SettleForm) -> int | None:
     """Settle from the form and commit; None when done, else the status to show the form with."""
-    try:
+    with saving(form) as saved:
         # A page left open while a colleague settled: say so before the form's complaints.
-        disputes.require_open(db.session.get(Dispute, dispute_id))
+        disputes.require_open(dispute)
         if not form.validate():
             return 400
         settled = disputes.settle(
-            db.session, current_user, dispute_id, form.outcome.data, form.resolution.data,
+            db.session, current_user, dispute.id, form.outcome.data, form.resolution.data,
             transaction_id=form.chosen_transaction(), minutes=form.total_minutes,
             policy=current_policy(),
         )
-    except DomainError as error:
-        apply_domain_error(error, form)
-        return error.status
-    db.session.commit()
+    if not saved.ok:
+        return saved.error.status
     flash(_settled_message(settled), "success")
     return None
 

@@ -48,9 +48,7 @@ class ExchangeRecord:
 def raise_dispute(session: Session, member: Member, exchange_id, reason,
                   transaction_id=None) -> Dispute:
     """A party asks the centre to look at an exchange, or at one of its visits."""
-    exchange = get_exchange(session, member, exchange_id)
-    if not exchange.is_party(member):
-        raise NotAllowed(_l("Only the two people in this exchange can report a problem with it."))
+    exchange = reportable_exchange(session, member, exchange_id)
     reason = waiting.required_text(reason, "reason", REASON_MAX_LENGTH,
                                    _l("Please tell the centre what went wrong."))
     if transaction_id is not None:
@@ -63,6 +61,14 @@ def raise_dispute(session: Session, member: Member, exchange_id, reason,
     session.add(dispute)
     session.flush()
     return dispute
+
+
+def reportable_exchange(session: Session, member: Member, exchange_id) -> Exchange:
+    """An exchange the member is a party to, so may report a problem with (else NotAllowed)."""
+    exchange = get_exchange(session, member, exchange_id)
+    if not exchange.is_party(member):
+        raise NotAllowed(_l("Only the two people in this exchange can report a problem with it."))
+    return exchange
 
 
 def _open_dispute_id(session: Session, exchange_id: int, member_id: int) -> int | None:
