@@ -210,6 +210,18 @@ def make_member(session, centre):
 
 
 @pytest.fixture
+def coordinator(make_member):
+    """The coordinator of `centre`."""
+    return make_member("Han Mi-gyeong", role=Role.COORDINATOR)
+
+
+@pytest.fixture
+def console(app, coordinator):
+    """The coordinator's phone, logged in."""
+    return logged_in(app, coordinator)
+
+
+@pytest.fixture
 def make_post(session, policy):
     def make(member, *, kind: str = "need", category: str = "meals", title: str = "Lunch together",
              description: str = "", minutes: int = 60, **fields):

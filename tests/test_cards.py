@@ -21,11 +21,6 @@ BASE_URL = "https://carebank.example.org"
 
 
 @pytest.fixture
-def coordinator(make_member):
-    return make_member("Coordinator Han", role=Role.COORDINATOR)
-
-
-@pytest.fixture
 def resident(make_member):
     return make_member("김영자")
 
@@ -115,9 +110,9 @@ def test_members_for_cards_are_the_active_members_of_the_coordinators_centre(
     issue(session, kim)
     session.commit()
     names = [m.name for m in cards.members_for_cards(session, coordinator)]
-    assert names == ["Ahn", "Coordinator Han", "Kim"]
+    assert names == ["Ahn", "Han Mi-gyeong", "Kim"]
     assert [m.name for m in cards.members_for_cards(session, coordinator, without_card=True)] == [
-        "Ahn", "Coordinator Han"]
+        "Ahn", "Han Mi-gyeong"]
     assert cards.members_for_cards(session, coordinator, since=utcnow() + timedelta(minutes=1)) == []
     assert ahn in cards.members_for_cards(session, coordinator, since=utcnow() - timedelta(hours=1))
 

@@ -12,16 +12,6 @@ from carebank.members.models import Role
 
 
 @pytest.fixture
-def coordinator(make_member):
-    return make_member("Han Mi-gyeong", role=Role.COORDINATOR)
-
-
-@pytest.fixture
-def console(app, coordinator):
-    return logged_in(app, coordinator)
-
-
-@pytest.fixture
 def filled_pool(session, make_member, policy):
     """Two hours donated to the community pool."""
     ledger.donate_to_pool(session, make_member("Generous Donor"), 120, "", policy)

@@ -18,16 +18,6 @@ from carebank.posts.models import Post, PostStatus
 
 
 @pytest.fixture
-def coordinator(make_member):
-    return make_member("Han Mi-gyeong", role=Role.COORDINATOR)
-
-
-@pytest.fixture
-def console(app, coordinator):
-    return logged_in(app, coordinator)
-
-
-@pytest.fixture
 def resident(session, coordinator):
     """A resident the coordinator registered: no email, no password, consent recorded."""
     member = register_resident(session, coordinator, name="Kim Young-ja", consent_note="Signed paper form",

@@ -17,11 +17,6 @@ from carebank.members.models import Member, Role
 
 
 @pytest.fixture
-def coordinator(make_member):
-    return make_member("Coordinator Kim", role=Role.COORDINATOR)
-
-
-@pytest.fixture
 def exchange(make_member, make_exchange):
     provider = make_member("Park Min-su", phone="010-1111-2222")
     receiver = make_member("Lee Soon-ja", phone="010-3333-4444")

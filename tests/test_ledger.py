@@ -19,11 +19,6 @@ def pool_balance(session) -> int:
     return ledger.pool_account(session).balance_minutes
 
 
-@pytest.fixture
-def coordinator(make_member):
-    return make_member("Coordinator Park", role=Role.COORDINATOR)
-
-
 def confirmed_visit(session, policy, exchange, minutes=60):
     """The provider shows a code and the receiver redeems it."""
     _, token = confirmations.make_code(session, exchange.provider, exchange.id, minutes, policy)

@@ -17,7 +17,7 @@ from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger import services as ledger
 from carebank.ledger.models import Account, LedgerSeal, Posting, Transaction, TransactionKind
-from carebank.members.models import Member, Role
+from carebank.members.models import Member
 from carebank.members.services import create_member
 from carebank.posts import services as posts
 from config import TestConfig
@@ -69,11 +69,6 @@ def insert_transaction(session, moves: dict[int, int], memo: str = "",
         session.execute(sa.insert(Posting).values(transaction_id=transaction_id,
                                                   account_id=account_id, minutes=minutes))
     return transaction_id
-
-
-@pytest.fixture
-def coordinator(make_member):
-    return make_member("Coordinator Park", role=Role.COORDINATOR)
 
 
 @pytest.fixture

@@ -18,17 +18,12 @@ from carebank.posts.categories import CATEGORIES, category_name
 
 
 def register_blueprints(app: Flask) -> None:
-    from carebank.checkins import views as checkins
-    from carebank.confirmations import views as scan
-    from carebank.disputes import views as disputes
-    from carebank.exchanges import views as exchanges
-    from carebank.ledger import views as ledger
-    from carebank.members import views as auth
-    from carebank.posts import views as posts
-    from carebank.statements import views as statements
+    """The shell's blueprints, then every feature's pages (`<feature>/views.py`); the console
+    blueprint gathers the features' `console.py` routes itself."""
+    from carebank.features import feature_modules
     from carebank.web import console, main, pwa
 
-    for module in (main, auth, posts, exchanges, ledger, scan, pwa, console, checkins, disputes, statements):
+    for module in (main, pwa, console, *feature_modules("views")):
         app.register_blueprint(module.bp)
     app.context_processor(_template_globals)
     app.add_template_filter(format_minutes, "minutes")

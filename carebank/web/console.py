@@ -11,6 +11,7 @@ from flask import Blueprint, abort
 from flask_login import current_user
 
 from carebank.core.extensions import login_manager
+from carebank.features import feature_modules
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -24,12 +25,5 @@ def coordinators_only():
     return None
 
 
-# Each module adds its routes to `bp`.
-from carebank.cards import console as cards  # noqa: E402,F401
-from carebank.centres import console as centres  # noqa: E402,F401
-from carebank.checkins import console as checkins  # noqa: E402,F401
-from carebank.dashboard import console as dashboard  # noqa: E402,F401
-from carebank.disputes import console as disputes  # noqa: E402,F401
-from carebank.ledger import console as ledger  # noqa: E402,F401
-from carebank.members import console as members  # noqa: E402,F401
-from carebank.reports import console as reports  # noqa: E402,F401
+# Each feature's console.py adds its routes to `bp`; importing them registers them.
+feature_modules("console")
