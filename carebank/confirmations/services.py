@@ -119,6 +119,27 @@ def check_redeemer(code: ConfirmationCode, member: Member) -> None:
         raise NotAllowed(_l("This code is for someone else."), code="not_redeemer")
 
 
+def check_usable(code: ConfirmationCode, now: datetime | None = None) -> None:
+    """Refuse a code that can no longer confirm a visit: expired, or its exchange ended."""
+    if code.is_expired(now):
+        raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
+    if not code.exchange.is_accepted:
+        raise Conflict(_l("This exchange has ended, so the code can no longer be used."),
+                       code="exchange_not_accepted")
+
+
+def maker_state(code: ConfirmationCode, held: bool) -> str:
+    """What the code's maker sees: redeemed, ended (the exchange), expired, live, or
+    forgotten (live, but this session no longer holds the code to show it)."""
+    if code.is_redeemed:
+        return "redeemed"
+    if not code.exchange.is_accepted:
+        return "ended"
+    if code.is_expired():
+        return "expired"
+    return "live" if held else "forgotten"
+
+
 def redeem(
     session: Session, member: Member, text, policy: Policy, now: datetime | None = None,
 ) -> tuple[Transaction, bool]:
@@ -129,11 +150,7 @@ def redeem(
     if code.is_redeemed:
         return code.transaction, False
     now = now or utcnow()
-    if code.is_expired(now):
-        raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
-    if not code.exchange.is_accepted:
-        raise Conflict(_l("This exchange has ended, so the code can no longer be used."),
-                       code="exchange_not_accepted")
+    check_usable(code, now)
     with session.begin_nested():
         if not _claim(session, code, now):
             # Another request claimed it between our read and our update; it has committed

@@ -58,8 +58,9 @@ def committing(on_refusal: Callable[[DomainError], None] | None = None) -> Itera
 
 
 def committed(view: Callable) -> Callable:
-    """Commit after `view` (an API route, a CLI command) returned; a DomainError is settled and
-    passed on, for the API's error body or the command's error message."""
+    """Commit after `view` returned; a DomainError is settled and passed on to be rendered: the
+    API's error body, a command's error message, or the error page of a page action whose every
+    refusal is shown there."""
 
     @wraps(view)
     def run(*args, **kwargs):

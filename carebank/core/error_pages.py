@@ -55,7 +55,8 @@ def _domain_error(error: DomainError):
     db.session.rollback()
     if wants_json():
         return jsonify(error_body(error.code, error.message, error.fields)), error.status
-    return render_template("error.html", status=error.status, message=error.message), error.status
+    # str(): a lazy string counts as safe HTML to Jinja, and this message may hold a member's name.
+    return render_template("error.html", status=error.status, message=str(error.message)), error.status
 
 
 def _constraint_error(error: IntegrityError):

@@ -1,6 +1,8 @@
 """Exchanges: a response to a post, accepted or declined by the post's owner."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +12,7 @@ from carebank.centres.services import manages_exchange
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange, ExchangeStatus
+from carebank.ledger.models import Account, Posting, Transaction
 from carebank.members.models import Member
 from carebank.posts.models import PostKind, PostStatus
 from carebank.posts.services import get_post
@@ -29,33 +32,39 @@ def respond(session: Session, member: Member, post_id, message: str = "") -> Exc
     if len(message) > MESSAGE_MAX_LENGTH:
         text = _l("A message can be at most %(max)s characters.", max=MESSAGE_MAX_LENGTH)
         raise ValidationFailed(text, fields={"message": text})
-    existing = session.scalar(
-        sa.select(Exchange.id).where(
-            Exchange.post_id == post.id,
-            Exchange.responder_id == member.id,
-            Exchange.status.in_(LIVE_STATUSES),
-        )
-    )
-    if existing is not None:
-        raise Conflict(_l("You have already responded to this post."), code="already_responded")
+    if _live_response_id(session, post.id, member.id) is not None:
+        raise _already_responded()
     owner_gives = post.kind is PostKind.OFFER
-    exchange = Exchange(
+    return _add_response(session, Exchange(
         post=post,
         provider_id=post.member_id if owner_gives else member.id,
         receiver_id=member.id if owner_gives else post.member_id,
         responder_id=member.id,
         message=message,
         status=ExchangeStatus.PROPOSED,
-    )
+    ))
+
+
+def _live_response_id(session: Session, post_id: int, member_id: int) -> int | None:
+    return session.scalar(sa.select(Exchange.id).where(
+        Exchange.post_id == post_id, Exchange.responder_id == member_id,
+        Exchange.status.in_(LIVE_STATUSES),
+    ))
+
+
+def _add_response(session: Session, exchange: Exchange) -> Exchange:
     try:
         with session.begin_nested():
             session.add(exchange)
             session.flush()
     except IntegrityError:
         # Two responses at the same instant: the index on live responses let one through.
-        raise Conflict(_l("You have already responded to this post."),
-                       code="already_responded") from None
+        raise _already_responded() from None
     return exchange
+
+
+def _already_responded() -> Conflict:
+    return Conflict(_l("You have already responded to this post."), code="already_responded")
 
 
 def get_exchange(session: Session, member: Member, exchange_id) -> Exchange:
@@ -65,6 +74,14 @@ def get_exchange(session: Session, member: Member, exchange_id) -> Exchange:
         raise NotFound(_l("That exchange does not exist."), code="exchange_not_found")
     if not exchange.is_party(member) and not manages_exchange(member, exchange):
         raise NotAllowed(_l("Only the two people in this exchange can see it."))
+    return exchange
+
+
+def get_response(session: Session, member: Member, post_id: int, exchange_id) -> Exchange:
+    """A response to this post, for its owner to answer (an exchange of another post is not)."""
+    exchange = get_exchange(session, member, exchange_id)
+    if exchange.post_id != post_id:
+        raise NotFound(_l("That response does not exist."), code="exchange_not_found")
     return exchange
 
 
@@ -147,7 +164,25 @@ def exchanges_of(session: Session, member: Member, limit: int | None = None) -> 
     return list(session.scalars(query))
 
 
+def live_response(responses: list[Exchange], member: Member) -> Exchange | None:
+    """The member's response still waiting or agreed, among a post's responses."""
+    return next((e for e in responses if e.responder_id == member.id and e.status in LIVE_STATUSES), None)
+
+
 def responses_to(session: Session, post_id: int) -> list[Exchange]:
     return list(session.scalars(
         sa.select(Exchange).where(Exchange.post_id == post_id).order_by(Exchange.created_at)
     ))
+
+
+def visit_lines(session: Session, exchange: Exchange) -> list[tuple[datetime, int]]:
+    """(date, minutes) of each confirmed visit, as the provider's account saw it, so a
+    coordinator's reversal shows as a negative line and the total stays true."""
+    rows = session.execute(
+        sa.select(Transaction.created_at, Posting.minutes)
+        .join(Posting, Posting.transaction_id == Transaction.id)
+        .join(Account, Posting.account_id == Account.id)
+        .where(Transaction.exchange_id == exchange.id, Account.member_id == exchange.provider_id)
+        .order_by(Transaction.created_at, Transaction.id)
+    )
+    return [tuple(row) for row in rows]

@@ -6,7 +6,6 @@ keeps its hash), so the maker's session holds it for the page that shows it.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,15 +14,16 @@ from carebank.confirmations import services as confirmations
 from carebank.confirmations.forms import CodeForm, RedeemForm
 from carebank.confirmations.models import ConfirmationCode
 from carebank.core import rate_limits
+from carebank.core.commit import committed, committing
 from carebank.core.database import utcnow
-from carebank.core.errors import Conflict, DomainError, Expired, InsufficientBalance
+from carebank.core.errors import Conflict, DomainError
 from carebank.core.extensions import db
 from carebank.core.i18n import format_minutes
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
-from carebank.ledger.models import Account, Posting, Transaction
-from carebank.web import apply_domain_error, base_url
+from carebank.ledger.models import Transaction
+from carebank.web import base_url, saving, show_refusal
 from carebank.web.forms import EmptyForm
 
 bp = Blueprint("exchanges", __name__)
@@ -52,24 +52,11 @@ def _code_form(minutes: int) -> CodeForm:
 
 
 def _render_detail(exchange: Exchange, code_form: CodeForm, status: int = 200):
-    visits = _visits(exchange)
+    visits = exchanges.visit_lines(db.session, exchange)
     return render_template(
         "exchanges/detail.html", exchange=exchange, code_form=code_form, visits=visits,
         total=sum(minutes for _, minutes in visits),
     ), status
-
-
-def _visits(exchange: Exchange) -> list[tuple]:
-    """(date, minutes) of each confirmed visit, as the provider's account saw it, so a
-    coordinator's reversal shows as a negative line and the total stays true."""
-    rows = db.session.execute(
-        sa.select(Transaction.created_at, Posting.minutes)
-        .join(Posting, Posting.transaction_id == Transaction.id)
-        .join(Account, Posting.account_id == Account.id)
-        .where(Transaction.exchange_id == exchange.id, Account.member_id == exchange.provider_id)
-        .order_by(Transaction.created_at, Transaction.id)
-    )
-    return [tuple(row) for row in rows]
 
 
 @bp.route("/exchanges/<id:exchange_id>/accept", methods=["POST"])
@@ -92,16 +79,18 @@ def cancel(exchange_id: int):
 
 
 def _decide(action, exchange_id: int, message):
-    """Run an accept/decline/cancel; a stale button (already answered) just explains itself.
-    Not being a party or the owner is not caught: it shows the 403 page."""
-    try:
+    """Run an accept/decline/cancel; a stale button (already answered) just explains itself."""
+    with committing(_flash_conflict) as saved:
         exchange = action(db.session, current_user, exchange_id)
-    except Conflict as error:
-        apply_domain_error(error)
-    else:
-        db.session.commit()
+    if saved.ok:
         flash(message(exchange), "success")
     return redirect(url_for(".detail", exchange_id=exchange_id))
+
+
+def _flash_conflict(error: DomainError) -> None:
+    if not isinstance(error, Conflict):
+        raise error  # not a party or the owner: the 403 page says so
+    show_refusal(error)
 
 
 def _other_party(exchange: Exchange):
@@ -114,13 +103,10 @@ def make_code(exchange_id: int):
     exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
     form = CodeForm()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             code, token = confirmations.make_code(
                 db.session, current_user, exchange.id, form.total_minutes, current_policy())
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             _remember_token(code.id, token)
             return redirect(url_for(".code", code_id=code.id))
     return _render_detail(exchange, form, 400)
@@ -137,7 +123,7 @@ def _remember_token(code_id: int, token: str) -> None:
 def code(code_id: int):
     found = confirmations.code_status(db.session, current_user, code_id)
     token = session.get("codes", {}).get(str(code_id))
-    state = _code_state(found, token)
+    state = confirmations.maker_state(found, held=bool(token))
     page = {"found": found, "exchange": found.exchange, "state": state}
     if state == "live":
         page["display_code"] = confirmations.display_code(token)
@@ -153,7 +139,7 @@ def code_qr(code_id: int):
     (which reloads until the visit is confirmed) does not send it again each time."""
     found = confirmations.code_status(db.session, current_user, code_id)
     token = session.get("codes", {}).get(str(code_id))
-    if _code_state(found, token) != "live":
+    if confirmations.maker_state(found, held=bool(token)) != "live":
         abort(410)  # redeemed, expired, ended, or no longer held by this session: make a new one
     svg, _version = confirmations.qr_svg(confirmations.confirm_url(base_url(), token))
     response = Response(svg, mimetype="image/svg+xml")
@@ -161,16 +147,6 @@ def code_qr(code_id: int):
     seconds_left = int((found.expires_at - utcnow()).total_seconds())
     response.headers["Cache-Control"] = f"private, max-age={max(seconds_left, 0)}"
     return response
-
-
-def _code_state(found: ConfirmationCode, token: str | None) -> str:
-    if found.is_redeemed:
-        return "redeemed"
-    if not found.exchange.is_accepted:
-        return "ended"
-    if found.is_expired():
-        return "expired"
-    return "live" if token else "forgotten"
 
 
 def _redeemer(found: ConfirmationCode):
@@ -187,21 +163,18 @@ def confirm_code(text: str):
     found = confirmations.find_code(db.session, text)
     confirmations.check_redeemer(found, current_user)
     if request.method == "POST":
-        return _redeem_and_redirect(text)
+        redeem = committed(confirmations.redeem)  # committed, or rolled back and passed on
+        return _confirmed(*redeem(db.session, current_user, text, current_policy()))
     if found.is_redeemed:
         return render_template("exchanges/confirmed_already.html", exchange=found.exchange)
-    if found.is_expired():
-        raise Expired(_("This code has expired. Ask for a new one."), code="code_expired")
-    if not found.exchange.is_accepted:
-        raise Conflict(_("This exchange has ended, so the code can no longer be used."))
+    confirmations.check_usable(found)
     return render_template("exchanges/confirm_code.html", found=found, exchange=found.exchange,
                            form=EmptyForm())
 
 
-def _redeem_and_redirect(text: str):
-    transaction, is_new = _redeem(text)
-    db.session.commit()
-    exchange = db.session.get(Exchange, transaction.exchange_id)
+def _confirmed(transaction: Transaction, is_new: bool):
+    """Say what was counted (or that nothing more was) and go back to the exchange."""
+    exchange = exchanges.get_exchange(db.session, current_user, transaction.exchange_id)
     if is_new:
         minutes = max(p.minutes for p in transaction.postings)
         flash(_("Confirmed: %(minutes)s of care from %(provider)s to %(receiver)s. Thank you!",
@@ -212,20 +185,6 @@ def _redeem_and_redirect(text: str):
     return redirect(url_for(".detail", exchange_id=exchange.id))
 
 
-def _redeem(text: str):
-    """Redeem, turning a too-low balance into a message that says whose and why."""
-    try:
-        return confirmations.redeem(db.session, current_user, text, current_policy())
-    except InsufficientBalance:
-        db.session.rollback()
-        receiver = confirmations.find_code(db.session, text).exchange.receiver
-        floor = format_minutes(current_policy().min_balance_minutes)
-        raise InsufficientBalance(_(
-            "This visit cannot be confirmed: %(name)s's balance cannot go below %(floor)s. "
-            "A coordinator can help with time from the community pool.",
-            name=receiver.name, floor=floor)) from None
-
-
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
 @rate_limits.redeem
@@ -233,10 +192,15 @@ def confirm_form():
     """Type or paste a code (or its whole link) when the camera cannot scan it."""
     form = RedeemForm()
     if form.validate_on_submit():
-        try:
-            return _redeem_and_redirect(form.code.data)
-        except DomainError as error:
-            db.session.rollback()
-            form.code.errors.append(str(error.fields.get("code") or error.message))
-            return render_template("exchanges/confirm_form.html", form=form), error.status
+        with committing(lambda error: _show_under_code(error, form)) as saved:
+            transaction, is_new = confirmations.redeem(
+                db.session, current_user, form.code.data, current_policy())
+        if saved.ok:
+            return _confirmed(transaction, is_new)
+        return render_template("exchanges/confirm_form.html", form=form), saved.error.status
     return render_template("exchanges/confirm_form.html", form=form), 400 if form.errors else 200
+
+
+def _show_under_code(error: DomainError, form: RedeemForm) -> None:
+    # Every refusal of a typed code is about the code, so it is said where it was typed.
+    form.code.errors.append(str(error.fields.get("code") or error.message))

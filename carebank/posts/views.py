@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from carebank.core.errors import DomainError, NotFound
+from carebank.core.commit import committed, committing
+from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
@@ -14,7 +15,7 @@ from carebank.exchanges import services as exchanges
 from carebank.posts import services as posts
 from carebank.posts.forms import PostFilterForm, PostForm, RespondForm
 from carebank.posts.models import Post, PostKind
-from carebank.web import apply_domain_error
+from carebank.web import saving, show_refusal
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -74,12 +75,9 @@ def new():
         if request.args.get("kind") in {k.value for k in PostKind}:
             form.kind.data = request.args["kind"]
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             post = _create_post(form)
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Your need is posted.") if post.kind is PostKind.NEED else _("Your offer is posted."), "success")
             return redirect(url_for("posts.detail", post_id=post.id))
     return render_template("posts/new.html", form=form), 400 if form.errors else 200
@@ -113,14 +111,11 @@ def detail(post_id: int):
 def _render_detail(post: Post, respond_form: RespondForm, status: int = 200):
     """The post, and what the viewer can do with it: manage it if theirs, else respond."""
     owner = current_user.is_authenticated and post.member_id == current_user.id
-    responses, mine = [], []
-    if current_user.is_authenticated:
-        responses = exchanges.responses_to(db.session, post.id)
-        mine = [e for e in responses if e.responder_id == current_user.id and e.status in exchanges.LIVE_STATUSES]
+    responses = exchanges.responses_to(db.session, post.id) if current_user.is_authenticated else []
     return render_template(
         "posts/detail.html", post=post, owner=owner, respond_form=respond_form,
         responses=responses if owner else [], response_labels=RESPONSE_LABELS,
-        my_response=mine[0] if mine else None,
+        my_response=exchanges.live_response(responses, current_user),
         matches=posts.suggest_matches(db.session, post, current_user) if owner else [],
     ), status
 
@@ -132,16 +127,22 @@ def respond(post_id: int):
     form = RespondForm()
     if not form.validate_on_submit():
         return _render_detail(post, form, 400)
-    try:
+    with committing(_shown_unless_forbidden(form)) as saved:
         exchange = exchanges.respond(db.session, current_user, post.id, form.message.data or "")
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise  # the app's error page says why (your own post, gone)
-        apply_domain_error(error, form)
-        return _render_detail(posts.get_post(db.session, post_id), form, error.status)
-    db.session.commit()
+    if not saved.ok:
+        return _render_detail(post, form, saved.error.status)
     flash(_("Your response is sent. You will see here when it is answered."), "success")
     return redirect(url_for("exchanges.detail", exchange_id=exchange.id))
+
+
+def _shown_unless_forbidden(form: RespondForm | None = None):
+    """Show a refusal on the page, except not being allowed or something gone: the app's
+    error page says why (your own post, a response that does not exist)."""
+    def show(error: DomainError) -> None:
+        if error.status in (403, 404):
+            raise error
+        show_refusal(error, form)
+    return show
 
 
 @bp.route(f"{RESPONSE}/accept", methods=["POST"])
@@ -164,24 +165,15 @@ def decline(post_id: int, exchange_id: int):
 
 def _decide(post_id: int, exchange_id: int, decision):
     """Accept or decline a response to this post; None (and a message) if already answered."""
-    exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
-    if exchange.post_id != post_id:
-        raise NotFound(_l("That response does not exist."), code="exchange_not_found")
-    try:
+    exchanges.get_response(db.session, current_user, post_id, exchange_id)
+    with committing(_shown_unless_forbidden()) as saved:
         exchange = decision(db.session, current_user, exchange_id)
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise
-        apply_domain_error(error)
-        return None
-    db.session.commit()
-    return exchange
+    return exchange if saved.ok else None
 
 
 @bp.route(f"{POST}/close", methods=["POST"])
 @login_required
 def close(post_id: int):
-    posts.close_post(db.session, current_user, post_id)
-    db.session.commit()
+    committed(posts.close_post)(db.session, current_user, post_id)  # a refusal: the error page
     flash(_("The post is closed. It no longer shows in the list."), "success")
     return redirect(url_for("posts.detail", post_id=post_id))

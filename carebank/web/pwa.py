@@ -91,7 +91,17 @@ def _icon(name: str, size: int, purpose: str = "any") -> dict:
 
 @bp.route("/manifest.webmanifest")
 def manifest():
-    data = {
+    response = current_app.response_class(json.dumps(_manifest(), ensure_ascii=False),
+                                          mimetype="application/manifest+json")
+    # Names follow the member's language, so a cached copy must be checked with us.
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response
+
+
+def _manifest() -> dict:
+    """The web app manifest, in the member's language."""
+    return {
         "id": "/",
         "name": _("Carebank"),
         # Under the icon on a home screen: translators keep it short (about 12 characters).
@@ -115,12 +125,6 @@ def manifest():
             {"name": _("New post"), "url": url_for("posts.new"), "icons": [_icon("new-post-96.png", 96)]},
         ],
     }
-    response = current_app.response_class(json.dumps(data, ensure_ascii=False),
-                                          mimetype="application/manifest+json")
-    # Names follow the member's language, so a cached copy must be checked with us.
-    response.headers["Cache-Control"] = "no-cache"
-    response.vary.update(("Cookie", "Accept-Language"))
-    return response
 
 
 @bp.route("/offline")
