@@ -59,3 +59,13 @@ def entries(
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(session.scalars(query))
+
+
+def entries_for(session: Session, viewer: Member, *, member_id: int | None = None,
+                limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
+    """The entries `viewer` may read, newest first: an admin's are every centre's, a
+    coordinator's their own centre's (none before they belong to one)."""
+    if not viewer.is_admin and viewer.centre_id is None:
+        return []
+    centre_id = None if viewer.is_admin else viewer.centre_id
+    return entries(session, centre_id=centre_id, member_id=member_id, limit=limit, before_id=before_id)

@@ -8,18 +8,14 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from carebank.centres.services import managed_exchange
-from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.dashboard import services as waiting
-from carebank.web import apply_domain_error
+from carebank.dashboard.forms import RecordVisitForm
+from carebank.web import saving
 from carebank.web.console import bp
-from carebank.web.forms import DurationMixin
 
 
 @dataclass(frozen=True)
@@ -57,15 +53,6 @@ def dashboard():
                            tiles=tiles(counts), actions=QUICK_ACTIONS)
 
 
-class RecordVisitForm(DurationMixin, FlaskForm):
-    SERVICE_FIELDS = {"minutes": "hours", "memo": "reason"}
-
-    reason = TextAreaField(
-        _l("Reason"), validators=[DataRequired(), Length(max=waiting.REASON_MAX_LENGTH)],
-        description=_l("For example: confirmed by phone with both of them."),
-    )
-
-
 @bp.route("/waiting", endpoint="waiting")
 def waiting_list():
     return render_template("console/disputes/waiting.html",
@@ -79,14 +66,11 @@ def waiting_record(exchange_id: int):
     form = RecordVisitForm(hours=exchange.post.minutes // 60, extra_minutes=exchange.post.minutes % 60)
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             waiting.record_visit(db.session, current_user, exchange.id, form.total_minutes,
                                  form.reason.data, current_policy())
-        except DomainError as error:
-            apply_domain_error(error, form)
-            status = error.status
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("The visit is recorded. Both members will see it in their history."), "success")
             return redirect(url_for(".waiting"))
+        status = saved.error.status
     return render_template("console/disputes/record.html", exchange=exchange, form=form), status

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,18 +12,17 @@ from flask_login import current_user
 from carebank.audit import services as audit
 from carebank.audit.models import AuditEntry
 from carebank.centres import services as centres
-from carebank.core.converters import MAX_ID
-from carebank.core.errors import DomainError, InsufficientBalance, NotFound
+from carebank.core.errors import NotFound
 from carebank.core.extensions import db
 from carebank.core.i18n import format_minutes
-from carebank.core.policy import current_policy
 from carebank.ledger import services as ledger
 from carebank.ledger.forms import AuditFilterForm, ConsoleGrantForm, ReverseForm
-from carebank.ledger.models import Account, Posting, Transaction, TransactionKind
-from carebank.ledger.views import KIND_WORDS
+from carebank.ledger.models import Transaction
+from carebank.ledger.services import Party
+from carebank.ledger.views import KIND_WORDS, save_grant
 from carebank.members.forms import VETTING_LABELS
 from carebank.members.models import Member, VettingStatus
-from carebank.web import apply_domain_error
+from carebank.web import saving
 from carebank.web.console import bp
 
 AUDIT_PAGE_SIZE = 50
@@ -70,7 +68,7 @@ class AuditLine:
 
 def describe_entries(entries: list[AuditEntry]) -> list[AuditLine]:
     """Audit entries as sentences in the viewer's language."""
-    minutes = _moved_minutes([e.transaction_id for e in entries if e.transaction_id])
+    minutes = ledger.moved_minutes(db.session, [e.transaction_id for e in entries if e.transaction_id])
     return [_describe(entry, minutes.get(entry.transaction_id, 0)) for entry in entries]
 
 
@@ -87,56 +85,25 @@ def _describe(entry: AuditEntry, minutes: int) -> AuditLine:
     return AuditLine(entry, str(template) % names, entry.reason)
 
 
-def _moved_minutes(transaction_ids: list[int]) -> dict[int, int]:
-    """How many minutes each transaction moved (the sum of its credits)."""
-    if not transaction_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Posting.transaction_id, sa.func.sum(Posting.minutes))
-        .where(Posting.transaction_id.in_(transaction_ids), Posting.minutes > 0)
-        .group_by(Posting.transaction_id)
-    )
-    return {transaction_id: int(total) for transaction_id, total in rows}
-
-
 @bp.route("/grant", methods=["GET", "POST"])
 def grant():
     form = ConsoleGrantForm()
     if request.method == "GET":
         form.to_member_id.data = request.args.get("member", type=int)
-    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
-            ledger.grant_from_pool(db.session, current_user, form.to_member_id.data,
-                                   form.total_minutes, form.memo.data, current_policy())
-        except DomainError as error:
-            status = _show_grant_error(error, form)
-        else:
-            db.session.commit()
-            recipient = db.session.get(Member, form.to_member_id.data)
-            flash(_("You granted %(minutes)s from the community pool to %(name)s.",
-                    minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
-            return redirect(url_for(".member_detail", member_id=recipient.id))
+        saved = save_grant(form)
+        if saved.ok:
+            return redirect(url_for(".member_detail", member_id=form.to_member_id.data))
+        return _grant_page(form, saved.error.status)
+    return _grant_page(form, 400 if form.is_submitted() else 200)
+
+
+def _grant_page(form: ConsoleGrantForm, status: int):
     return render_template(
-        "console/ledger/grant.html", form=form, recipient=_recipient(form.to_member_id.data),
+        "console/ledger/grant.html", form=form,
+        recipient=ledger.grant_recipient(db.session, current_user, form.to_member_id.data),
         pool=ledger.pool_account(db.session).balance_minutes,
     ), status
-
-
-def _show_grant_error(error: DomainError, form) -> int:
-    """Put the refusal under its field; an empty pool is about the time asked for."""
-    if isinstance(error, InsufficientBalance):
-        error.fields = {"minutes": _("The community pool does not have that much time.")}
-    apply_domain_error(error, form)
-    return error.status
-
-
-def _recipient(member_id) -> Member | None:
-    """The member the grant is for, when the coordinator manages them."""
-    if not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
-        return None
-    member = db.session.get(Member, member_id)
-    return member if member is not None and centres.manages(current_user, member) else None
 
 
 @bp.route("/members/<id:member_id>/history")
@@ -145,71 +112,31 @@ def member_history(member_id: int):
     entries = ledger.history(db.session, member.id)
     return render_template(
         "console/ledger/history.html", member=member, entries=entries, kind_words=KIND_WORDS,
-        reversed_ids=_reversed([e.transaction_id for e in entries]),
+        reversed_ids=ledger.reversed_ids(db.session, [e.transaction_id for e in entries]),
     )
-
-
-def _reversed(transaction_ids: list[int]) -> set[int]:
-    """Which of these transactions a later correction has already undone."""
-    if not transaction_ids:
-        return set()
-    return set(db.session.scalars(
-        sa.select(Transaction.reverses_id).where(Transaction.reverses_id.in_(transaction_ids))))
 
 
 @bp.route("/transactions/<id:transaction_id>/reverse", methods=["GET", "POST"])
 def reverse(transaction_id: int):
-    transaction, parties = _managed_transaction(transaction_id)
+    transaction, parties = ledger.managed_transaction(db.session, current_user, transaction_id)
     form = ReverseForm()
-    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             ledger.reverse(db.session, current_user, transaction.id, form.memo.data)
-        except DomainError as error:
-            if error.status in (403, 404):
-                raise
-            apply_domain_error(error, form)
-            status = error.status
-            transaction, parties = _managed_transaction(transaction_id)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("The transaction is reversed. Both balances are back as they were."), "success")
-            member_id = next(p.member.id for p in parties if p.member and centres.manages(current_user, p.member))
-            return redirect(url_for(".member_history", member_id=member_id))
+            member = ledger.managed_party(current_user, parties)
+            return redirect(url_for(".member_history", member_id=member.id))
+        return _reverse_page(transaction, parties, form, saved.error.status)
+    return _reverse_page(transaction, parties, form, 400 if form.is_submitted() else 200)
+
+
+def _reverse_page(transaction: Transaction, parties: list[Party], form: ReverseForm, status: int):
     return render_template(
         "console/ledger/reverse.html", transaction=transaction, parties=parties, form=form,
-        kind_words=KIND_WORDS, reversal=_reversal_of(transaction),
-        creator=db.session.get(Member, transaction.created_by_id) if transaction.created_by_id else None,
+        kind_words=KIND_WORDS, reversal=ledger.reversal_of(db.session, transaction),
+        creator=ledger.creator_of(db.session, transaction),
     ), status
-
-
-@dataclass(frozen=True)
-class Party:
-    """One posting of a transaction with whose account it is (None: the community pool)."""
-
-    member: Member | None
-    minutes: int
-
-
-def _managed_transaction(transaction_id: int) -> tuple[Transaction, list[Party]]:
-    """A transaction touching a member the coordinator manages, or NotFound."""
-    transaction = db.session.get(Transaction, transaction_id)
-    rows = db.session.execute(
-        sa.select(Posting.minutes, Member)
-        .join(Account, Posting.account_id == Account.id)
-        .outerjoin(Member, Account.member_id == Member.id)
-        .where(Posting.transaction_id == transaction_id).order_by(Posting.id)
-    ).all() if transaction else []
-    parties = [Party(member, minutes) for minutes, member in rows]
-    if not any(p.member and centres.manages(current_user, p.member) for p in parties):
-        raise NotFound(_l("That transaction does not exist."))
-    return transaction, parties
-
-
-def _reversal_of(transaction: Transaction) -> Transaction | None:
-    if transaction.kind is TransactionKind.REVERSAL:
-        return None
-    return db.session.scalar(sa.select(Transaction).where(Transaction.reverses_id == transaction.id))
 
 
 @bp.route("/audit")
@@ -217,14 +144,10 @@ def audit_log():
     form = AuditFilterForm(request.args)
     form.validate()
     member = _audit_member(form)
-    if form.errors or (not current_user.is_admin and current_user.centre_id is None):
-        found = []
-    else:
-        found = audit.entries(
-            db.session, centre_id=None if current_user.is_admin else current_user.centre_id,
-            member_id=member.id if member else None, limit=AUDIT_PAGE_SIZE + 1,
-            before_id=form.before.data,
-        )
+    found = [] if form.errors else audit.entries_for(
+        db.session, current_user, member_id=member.id if member else None,
+        limit=AUDIT_PAGE_SIZE + 1, before_id=form.before.data,
+    )
     return render_template(
         "console/ledger/audit.html", form=form, member=member,
         lines=describe_entries(found[:AUDIT_PAGE_SIZE]),

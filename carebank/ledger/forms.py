@@ -16,7 +16,9 @@ from carebank.web.forms import DurationMixin
 
 
 class GiftForm(DurationMixin, FlaskForm):
-    to_member_id = IntegerField(_l("Member number"), validators=[DataRequired(), NumberRange(min=1)])
+    # Bounded like every member number, so a number past the id range is a form error.
+    to_member_id = IntegerField(_l("Member number"),
+                                validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
     memo = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
 
 

@@ -25,9 +25,10 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session, aliased
 
 from carebank.audit import services as audit
-from carebank.centres.services import manages
+from carebank.centres.services import manages, require_coordinator
 from carebank.checkins.models import CardCheckin, CheckinStatus
 from carebank.confirmations.models import ConfirmationCode
+from carebank.core.converters import MAX_ID
 from carebank.core.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
 from carebank.core.i18n import format_minutes
 from carebank.core.policy import Policy
@@ -81,6 +82,14 @@ class LedgerEntry:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Party:
+    """One posting of a transaction with whose account it is (None: the community pool)."""
+
+    member: Member | None
+    minutes: int
+
+
 def open_member_account(session: Session, member: Member) -> Account:
     account = Account(kind=AccountKind.MEMBER, member=member, balance_minutes=0)
     session.add(account)
@@ -96,6 +105,36 @@ def account_of(session: Session, member_id: int) -> Account:
     if account is None:
         raise NotFound(_l("That member does not exist."), code="member_not_found")
     return account
+
+
+def _is_id(value) -> bool:
+    """Whether `value` can be a row's id: a whole number within the 32-bit id range."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def validate_member_id(value) -> int:
+    """A member number as sent: a whole number within the id range."""
+    if not _is_id(value):
+        message = _l("Choose the member by their member number.")
+        raise ValidationFailed(message, fields={"to_member_id": message})
+    return value
+
+
+def member_or_none(session: Session, member_id) -> Member | None:
+    """The member with this id; None for a value that is no member's (never an overflow)."""
+    return session.get(Member, member_id) if _is_id(member_id) else None
+
+
+def gift_recipient(session: Session, sender: Member, member_id) -> Member | None:
+    """The member a gift is for, when that is someone else who exists."""
+    recipient = member_or_none(session, member_id)
+    return recipient if recipient is not None and recipient.id != sender.id else None
+
+
+def grant_recipient(session: Session, coordinator: Member, member_id) -> Member | None:
+    """The member a grant is for, when the coordinator manages them."""
+    recipient = member_or_none(session, member_id)
+    return recipient if recipient is not None and manages(coordinator, recipient) else None
 
 
 def validate_minutes(minutes, policy: Policy) -> int:
@@ -291,6 +330,7 @@ def gift(
     session: Session, sender: Member, recipient_id, minutes, memo: str, policy: Policy
 ) -> Transaction:
     """A member gives minutes to another member (the Sarangori practice)."""
+    recipient_id = validate_member_id(recipient_id)
     minutes = validate_minutes(minutes, policy)
     memo = validate_memo(memo)
     if recipient_id == sender.id:
@@ -320,6 +360,7 @@ def grant_from_pool(
 ) -> Transaction:
     """A coordinator grants minutes from the community pool to a member of their centre, with
     the reason recorded in the transaction and the audit log."""
+    recipient_id = validate_member_id(recipient_id)
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can grant time from the community pool."))
     if recipient_id == coordinator.id:
@@ -327,8 +368,8 @@ def grant_from_pool(
         raise NotAllowed(_l("You cannot grant time from the pool to yourself."), code="self_grant")
     minutes = validate_minutes(minutes, policy)
     reason = _required_reason(memo)
-    recipient = session.get(Member, recipient_id) if isinstance(recipient_id, int) else None
-    if recipient is None or not manages(coordinator, recipient):
+    recipient = grant_recipient(session, coordinator, recipient_id)
+    if recipient is None:
         message = _l("That member does not exist.")
         raise NotFound(message, code="member_not_found", fields={"to_member_id": message})
     transaction = transfer_between(
@@ -370,10 +411,7 @@ def reverse(session: Session, coordinator: Member, transaction_id: int, memo: st
     """
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can reverse a transaction."))
-    original = session.get(Transaction, transaction_id) if isinstance(transaction_id, int) else None
-    members = _members_in(session, original) if original is not None else []
-    if original is None or not any(manages(coordinator, m) for m in members):
-        raise NotFound(_l("That transaction does not exist."))
+    original, parties = managed_transaction(session, coordinator, transaction_id)
     if original.kind is TransactionKind.REVERSAL:
         raise ValidationFailed(_l("A reversal cannot itself be reversed; make a new transaction."))
     reason = _required_reason(memo)
@@ -385,19 +423,68 @@ def reverse(session: Session, coordinator: Member, transaction_id: int, memo: st
         session, TransactionKind.REVERSAL, moves, created_by_id=coordinator.id,
         exchange_id=original.exchange_id, reverses_id=original.id, memo=reason,
     )
-    for member in members:
+    for member in sorted((p.member for p in parties if p.member), key=lambda m: m.id):
         audit.record(session, coordinator, "transaction.reverse", member=member, reason=reason,
                      transaction_id=reversal.id, exchange_id=original.exchange_id)
     return reversal
 
 
-def _members_in(session: Session, transaction: Transaction) -> list[Member]:
-    """The members whose accounts a transaction touches (not the pool)."""
-    return list(session.scalars(
-        sa.select(Member).join(Account, Account.member_id == Member.id)
-        .join(Posting, Posting.account_id == Account.id)
-        .where(Posting.transaction_id == transaction.id).order_by(Member.id)
-    ))
+def managed_transaction(session: Session, coordinator: Member, transaction_id) -> tuple[Transaction, list[Party]]:
+    """A transaction touching a member the coordinator manages, with its parties, or NotFound
+    (never revealing other centres' transactions)."""
+    require_coordinator(coordinator)
+    transaction = session.get(Transaction, transaction_id) if _is_id(transaction_id) else None
+    parties = _parties(session, transaction.id) if transaction is not None else []
+    if not any(p.member and manages(coordinator, p.member) for p in parties):
+        raise NotFound(_l("That transaction does not exist."))
+    return transaction, parties
+
+
+def _parties(session: Session, transaction_id: int) -> list[Party]:
+    rows = session.execute(
+        sa.select(Posting.minutes, Member)
+        .join(Account, Posting.account_id == Account.id)
+        .outerjoin(Member, Account.member_id == Member.id)
+        .where(Posting.transaction_id == transaction_id).order_by(Posting.id)
+    ).all()
+    return [Party(member, minutes) for minutes, member in rows]
+
+
+def managed_party(coordinator: Member, parties: list[Party]) -> Member:
+    """The first member of a transaction's parties the coordinator manages."""
+    return next(p.member for p in parties if p.member and manages(coordinator, p.member))
+
+
+def reversal_of(session: Session, transaction: Transaction) -> Transaction | None:
+    """The correction that undid this transaction, if any (a correction has none)."""
+    if transaction.kind is TransactionKind.REVERSAL:
+        return None
+    return session.scalar(sa.select(Transaction).where(Transaction.reverses_id == transaction.id))
+
+
+def reversed_ids(session: Session, transaction_ids: list[int]) -> set[int]:
+    """Which of these transactions a later correction has already undone."""
+    if not transaction_ids:
+        return set()
+    return set(session.scalars(
+        sa.select(Transaction.reverses_id).where(Transaction.reverses_id.in_(transaction_ids))))
+
+
+def creator_of(session: Session, transaction: Transaction) -> Member | None:
+    """Who wrote the transaction (None for one the system wrote)."""
+    return session.get(Member, transaction.created_by_id) if transaction.created_by_id else None
+
+
+def moved_minutes(session: Session, transaction_ids: list[int]) -> dict[int, int]:
+    """How many minutes each transaction moved (the sum of its credits)."""
+    if not transaction_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Posting.transaction_id, sa.func.sum(Posting.minutes))
+        .where(Posting.transaction_id.in_(transaction_ids), Posting.minutes > 0)
+        .group_by(Posting.transaction_id)
+    )
+    return {transaction_id: int(total) for transaction_id, total in rows}
 
 
 def balance_of(session: Session, member_id: int) -> int:

@@ -2,11 +2,14 @@
 coordinators' grants from the pool."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from carebank.core.commit import Outcome, committing
 from carebank.core.errors import DomainError, InsufficientBalance
 from carebank.core.extensions import db
 from carebank.core.i18n import format_minutes
@@ -15,8 +18,7 @@ from carebank.core.policy import current_policy
 from carebank.ledger import services as ledger
 from carebank.ledger.forms import DonateForm, GiftForm, GrantForm
 from carebank.ledger.models import TransactionKind
-from carebank.members.models import Member
-from carebank.web import apply_domain_error
+from carebank.web import show_refusal
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
@@ -52,26 +54,16 @@ def gift():
     if request.method == "GET":
         form.to_member_id.data = request.args.get("to", type=int)
     if form.validate_on_submit():
-        try:
+        with saving_transfer(form) as saved:
             ledger.gift(db.session, current_user, form.to_member_id.data, form.total_minutes,
                         form.memo.data, current_policy())
-        except DomainError as error:
-            _show_transfer_error(error, form, _own_floor_message())
-        else:
-            db.session.commit()
-            recipient = db.session.get(Member, form.to_member_id.data)
+        if saved.ok:
+            recipient = ledger.gift_recipient(db.session, current_user, form.to_member_id.data)
             flash(_("You gave %(minutes)s to %(name)s. Thank you!",
                     minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
             return redirect(url_for(".history"))
-    recipient = _recipient(form.to_member_id.data)
+    recipient = ledger.gift_recipient(db.session, current_user, form.to_member_id.data)
     return render_template("ledger/gift.html", form=form, recipient=recipient), 400 if form.errors else 200
-
-
-def _recipient(member_id) -> Member | None:
-    """The member a gift is for, when that is someone else who exists."""
-    if not isinstance(member_id, int) or member_id == current_user.id:
-        return None
-    return db.session.get(Member, member_id)
 
 
 @bp.route("/donate", methods=["GET", "POST"])
@@ -79,13 +71,10 @@ def _recipient(member_id) -> Member | None:
 def donate():
     form = DonateForm()
     if form.validate_on_submit():
-        try:
+        with saving_transfer(form) as saved:
             ledger.donate_to_pool(db.session, current_user, form.total_minutes, form.memo.data,
                                   current_policy())
-        except DomainError as error:
-            _show_transfer_error(error, form, _own_floor_message())
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("You gave %(minutes)s to the community pool. Thank you!",
                     minutes=format_minutes(form.total_minutes)), "success")
             return redirect(url_for(".history"))
@@ -110,33 +99,36 @@ def grant():
     if not current_user.is_coordinator:
         abort(403)
     form = GrantForm()
-    if form.validate_on_submit():
-        try:
-            ledger.grant_from_pool(db.session, current_user, form.to_member_id.data,
-                                   form.total_minutes, form.memo.data, current_policy())
-        except DomainError as error:
-            _show_transfer_error(error, form, _("The community pool does not have that much time."))
-        else:
-            db.session.commit()
-            recipient = db.session.get(Member, form.to_member_id.data)
-            flash(_("You granted %(minutes)s from the community pool to %(name)s.",
-                    minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
-            return redirect(url_for(".pool"))
+    if form.validate_on_submit() and save_grant(form).ok:
+        return redirect(url_for(".pool"))
     return _render_pool(form, 400)
 
 
-def _own_floor_message() -> str:
-    floor = format_minutes(current_policy().min_balance_minutes)
-    return _("Not enough time: your balance cannot go below %(floor)s.", floor=floor)
+def save_grant(form) -> Outcome:
+    """Grant a grant form's time from the pool and say so; a refusal is shown on the form.
+    The pool page and the console's grant page share it."""
+    with saving_transfer(form) as saved:
+        ledger.grant_from_pool(db.session, current_user, form.to_member_id.data,
+                               form.total_minutes, form.memo.data, current_policy())
+    if saved.ok:
+        recipient = ledger.grant_recipient(db.session, current_user, form.to_member_id.data)
+        flash(_("You granted %(minutes)s from the community pool to %(name)s.",
+                minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
+    return saved
 
 
-def _show_transfer_error(error: DomainError, form, low_balance_message: str) -> None:
-    """Put a refused transfer's reason under the field it is about: an unknown member and a
-    too-low balance carry no field of their own."""
+def saving_transfer(form) -> AbstractContextManager[Outcome]:
+    """The pages' commit point for a transfer, showing a refusal under the field it is about."""
+    return committing(lambda error: show_refusal(_placed(error), form))
+
+
+def _placed(error: DomainError) -> DomainError:
+    """An unknown member and a too-low balance carry no field of their own: they are shown
+    under the member number and the time asked for."""
     fields = dict(error.fields)
     if isinstance(error, InsufficientBalance):
-        fields["minutes"] = low_balance_message
+        fields["minutes"] = error.message
     elif error.code == "member_not_found":
         fields["to_member_id"] = error.message
     error.fields = fields
-    apply_domain_error(error, form)
+    return error

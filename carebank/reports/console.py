@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carebank.centres.models import Centre
-from carebank.centres.services import all_centres, get_centre, managed_member
+from carebank.centres.services import all_centres, managed_member
 from carebank.core.database import utcnow
-from carebank.core.errors import NotFound, ValidationFailed
+from carebank.core.errors import ValidationFailed
 from carebank.core.extensions import db
 from carebank.reports import services as reports
 from carebank.reports.charts import bar_chart
@@ -29,7 +29,6 @@ def reports_page():
     except ValidationFailed as error:
         return _render_reports(centre, None, errors=error.fields), 400
     return _render_reports(centre, report)
-
 
 
 @bp.route("/reports/<table>.csv")
@@ -58,13 +57,7 @@ def member_statement(member_id: int):
 
 
 def _report_centre() -> Centre | None:
-    """The centre reported on: a coordinator's own; an admin's choice, None for all centres."""
-    if current_user.is_admin:
-        wanted = request.args.get("centre", "")
-        return get_centre(db.session, int(wanted) if wanted.isdigit() else None) if wanted else None
-    if current_user.centre_id is None:
-        raise NotFound(_l("You do not belong to a centre yet, so there is nothing to report."))
-    return current_user.centre
+    return reports.report_centre(db.session, current_user, request.args.get("centre", ""))
 
 
 def _build_report(centre: Centre | None) -> reports.CentreReport:

@@ -28,7 +28,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, aliased
 
-from carebank.core.errors import ValidationFailed
+from carebank.centres.models import Centre
+from carebank.centres.services import get_centre
+from carebank.core.errors import NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger.models import Account, Posting, Transaction, TransactionKind
 from carebank.members.models import Member
@@ -115,6 +117,16 @@ def parse_period(from_text, to_text, tz: ZoneInfo, now: datetime) -> Period:
 
 
 # Scope and the visits a report counts ----------------------------------------------------------
+
+def report_centre(session: Session, viewer: Member, wanted: str) -> Centre | None:
+    """The centre reported on: a coordinator's own; an admin's choice (`wanted`, the centre's
+    id as asked for), None for all centres."""
+    if viewer.is_admin:
+        return get_centre(session, int(wanted) if wanted.isdigit() else None) if wanted else None
+    if viewer.centre_id is None:
+        raise NotFound(_l("You do not belong to a centre yet, so there is nothing to report."))
+    return viewer.centre
+
 
 def in_centre(centre_id: int | None) -> sa.ColumnElement:
     """Members of the centre; None means every centre (an admin's view of the bank)."""
