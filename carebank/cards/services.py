@@ -113,6 +113,37 @@ def current_card(session: Session, member_id: int) -> MemberCard | None:
     )
 
 
+def working_cards(session: Session, member_ids: list[int]) -> dict[int, MemberCard]:
+    """Each member's working card, by member id, in one query."""
+    if not member_ids:
+        return {}
+    rows = session.scalars(sa.select(MemberCard).where(
+        MemberCard.member_id.in_(member_ids), MemberCard.status == CardStatus.ACTIVE))
+    return {card.member_id: card for card in rows}
+
+
+# Also said when the console's unlock button comes back without its form (an expired page).
+NO_CARD_TO_UNLOCK = _l("This member has no working card to unlock.")
+
+
+def _working_card(session: Session, member: Member, missing) -> MemberCard:
+    card = current_card(session, member.id)
+    if card is None:
+        raise Conflict(missing, code="no_working_card")
+    return card
+
+
+def block_member_card(session: Session, member: Member, coordinator: Member, reason: str) -> MemberCard:
+    """Block the member's working card (refused when they have none)."""
+    card = _working_card(session, member, _l("This member has no working card to block."))
+    return block_card(session, card, coordinator, reason)
+
+
+def unlock_member_card(session: Session, member: Member, coordinator: Member) -> MemberCard:
+    """Unlock the member's working card after wrong PINs (refused when they have none)."""
+    return unlock_card(session, _working_card(session, member, NO_CARD_TO_UNLOCK), coordinator)
+
+
 def block_card(session: Session, card: MemberCard, coordinator: Member, reason: str) -> MemberCard:
     """Stop a lost or stolen card at once; the member gets a new one with `issue_card`."""
     if card.status is not CardStatus.ACTIVE:
@@ -163,11 +194,13 @@ def members_for_cards(
     since: datetime | None = None, without_card: bool = False,
 ) -> list[Member]:
     """Active members in the coordinator's scope (None: every centre, for the command line)
-    to print cards for, by name: optionally only one centre's, those registered since a
-    moment, or those with no working card."""
+    to print cards for, by name: optionally only one centre's (an admin's choice), those
+    registered since a moment, or those with no working card."""
     query = sa.select(Member).where(Member.deactivated_at.is_(None)).order_by(Member.name, Member.id)
     if coordinator is not None:
         query = query.where(scope_filter(coordinator))
+        # Only an admin chooses the centre; a coordinator prints within their own.
+        centre_id = centre_id if coordinator.is_admin else None
     if centre_id is not None:
         query = query.where(Member.centre_id == centre_id)
     if since is not None:

@@ -1,20 +1,17 @@
 """Console: centres and who works where (administrators only)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from carebank.centres import services as centre_rules
 from carebank.centres.forms import CentreForm, MembershipForm
 from carebank.centres.models import Centre
-from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.members import on_behalf
 from carebank.members.forms import ROLE_LABELS
-from carebank.members.models import Member, Role
-from carebank.web import apply_domain_error
+from carebank.web import saving
 from carebank.web.console import bp
 
 CENTRE = "/centres/<id:centre_id>"
@@ -22,8 +19,7 @@ CENTRE = "/centres/<id:centre_id>"
 
 def _admins_only() -> None:
     """Plain coordinators work within their centre; only admins manage centres and roles."""
-    if not current_user.is_admin:
-        abort(403)
+    on_behalf.require_admin(current_user)
 
 
 @bp.route("/centres")
@@ -35,23 +31,10 @@ def centres():
 def _render_list(membership_form: MembershipForm, status: int = 200):
     found = centre_rules.all_centres(db.session)
     return render_template(
-        "console/centres/index.html", centres=found, counts=_counts(), staff=_staff(),
+        "console/centres/index.html", centres=found, counts=centre_rules.member_counts(db.session),
+        staff=centre_rules.staff_by_centre(db.session),
         membership_form=membership_form, role_labels=ROLE_LABELS,
     ), status
-
-
-def _counts() -> dict[int | None, int]:
-    rows = db.session.execute(sa.select(Member.centre_id, sa.func.count()).group_by(Member.centre_id))
-    return dict(rows.all())
-
-
-def _staff() -> dict[int | None, list[Member]]:
-    """Each centre's coordinators and admins, by name."""
-    staff: dict[int | None, list[Member]] = {}
-    query = sa.select(Member).where(Member.role != Role.MEMBER).order_by(Member.name)
-    for member in db.session.scalars(query):
-        staff.setdefault(member.centre_id, []).append(member)
-    return staff
 
 
 def _membership_form() -> MembershipForm:
@@ -75,13 +58,10 @@ def centre_edit(centre_id: int):
 def _edit(centre: Centre | None):
     form = CentreForm(obj=centre)
     if form.validate_on_submit():
-        try:
-            saved = on_behalf.save_centre(db.session, current_user, centre, **form.fields_for_service())
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash(_("The centre %(name)s is saved.", name=saved.name), "success")
+        with saving(form) as saved:
+            centre = on_behalf.save_centre(db.session, current_user, centre, **form.fields_for_service())
+        if saved.ok:
+            flash(_("The centre %(name)s is saved.", name=centre.name), "success")
             return redirect(url_for(".centres"))
     status = 400 if request.method == "POST" else 200  # shown again: the POST was refused
     return render_template("console/centres/edit.html", form=form, centre=centre), status
@@ -93,14 +73,11 @@ def membership():
     _admins_only()
     form = _membership_form()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             member = centre_rules.managed_member(db.session, current_user, form.member_number.data)
             on_behalf.set_membership(db.session, current_user, member, centre_id=form.centre_id.data,
                                      role=form.role.data)
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("%(name)s now works in %(centre)s as %(role)s.", name=member.name,
                     centre=member.centre.name, role=ROLE_LABELS[member.role]), "success")
             return redirect(url_for(".member_detail", member_id=member.id))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from carebank.centres.models import Centre
 from carebank.core.errors import NotAllowed, NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange
-from carebank.members.models import Member
+from carebank.members.models import Member, Role
 
 NAME_MAX_LENGTH = 120
 
@@ -76,6 +76,21 @@ def exchange_scope(coordinator: Member):
 
 def all_centres(session: Session) -> list[Centre]:
     return list(session.scalars(sa.select(Centre).order_by(Centre.name)))
+
+
+def member_counts(session: Session) -> dict[int | None, int]:
+    """How many members each centre has (None: those in no centre)."""
+    rows = session.execute(sa.select(Member.centre_id, sa.func.count()).group_by(Member.centre_id))
+    return dict(rows.all())
+
+
+def staff_by_centre(session: Session) -> dict[int | None, list[Member]]:
+    """Each centre's coordinators and admins, by name."""
+    staff: dict[int | None, list[Member]] = {}
+    query = sa.select(Member).where(Member.role != Role.MEMBER).order_by(Member.name)
+    for member in session.scalars(query):
+        staff.setdefault(member.centre_id, []).append(member)
+    return staff
 
 
 def get_centre(session: Session, centre_id) -> Centre:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -10,7 +9,6 @@ from carebank.api import api
 from carebank.api import serialize as out
 from carebank.api.handler import body, created, login_required, text
 from carebank.core import rate_limits
-from carebank.core.error_pages import error_body
 from carebank.core.extensions import db
 from carebank.core.security import end_session, start_session
 from carebank.members import services as members
@@ -27,9 +25,7 @@ def get_session():
 @rate_limits.login
 def log_in():
     data = body()
-    member = members.authenticate(db.session, text(data, "email"), text(data, "password"))
-    if member is None:
-        return jsonify(error_body("invalid_credentials", _l("The email or password is not right."))), 401
+    member = members.log_in(db.session, text(data, "email"), text(data, "password"))
     start_session(member)
     return jsonify({"member": out.member(member)})
 

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from carebank.core.cli import commits
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db
+from carebank.members import services as members
 from carebank.members.models import Role
 
 members_cli = AppGroup("members", help="Manage members.")
@@ -18,10 +19,8 @@ members_cli = AppGroup("members", help="Manage members.")
 @commits
 def set_role_command(email: str, role: str) -> None:
     """Make a member a coordinator or admin (or a plain member again)."""
-    from carebank.members.services import set_role
-
     try:
-        member = set_role(db.session, email, Role(role))
-    except DomainError as error:
+        member = members.set_role(db.session, email, Role(role))
+    except DomainError as error:  # said with the email, which the service's message leaves out
         raise click.ClickException(f"{email}: {error.message}") from None
     click.echo(f"{member.email} is now {member.role.value}")

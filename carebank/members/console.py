@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from carebank.audit import services as audit
 from carebank.cards import services as cards
-from carebank.cards.models import CardStatus, MemberCard
 from carebank.centres import services as centres
 from carebank.centres.forms import MembershipForm
-from carebank.core.converters import MAX_ID
+from carebank.core.commit import committing
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.core.paging import requested_page
@@ -39,12 +36,12 @@ from carebank.members.forms import (
     RespondForForm,
     VettingForm,
 )
-from carebank.members.models import Member, VettingStatus
-from carebank.members.services import register_resident
+from carebank.members.models import Member
+from carebank.members.services import find_member, register_resident, search_members
 from carebank.posts import services as posts
 from carebank.posts.forms import PostForm
 from carebank.posts.models import Post, PostKind
-from carebank.web import apply_domain_error
+from carebank.web import saving, show_refusal
 from carebank.web.console import bp
 from carebank.web.forms import EmptyForm
 
@@ -57,12 +54,6 @@ EXCHANGE_LABELS = {
     "accepted": _l("Accepted"),
     "declined": _l("Declined"),
     "cancelled": _l("Cancelled"),
-}
-FILTER_WHERE = {
-    "all": sa.true(),
-    "no_login": Member.password_hash.is_(None),
-    "verified": Member.vetting == VettingStatus.VERIFIED,
-    "deactivated": Member.deactivated_at.is_not(None),
 }
 
 
@@ -85,39 +76,13 @@ def members():
     form.validate()  # an unknown filter gets a message and shows everyone
     page = requested_page(PAGE_SIZE)
     show = form.show.data if form.show.data in MEMBER_FILTERS else "all"
-    query = _member_query(form.q.data or "", show)
-    found, more = page.split(list(db.session.scalars(query.limit(page.limit).offset(page.offset))))
+    found, more = page.split(search_members(db.session, current_user, form.q.data or "", show,
+                                            limit=page.limit, offset=page.offset))
     return render_template(
-        "console/members/index.html", form=form, found=found, page=page.number,
-        more=more, cards=_cards_of(found), filters=MEMBER_FILTERS,
+        "console/members/index.html", form=form, found=found, page=page.number, more=more,
+        cards=cards.working_cards(db.session, [m.id for m in found]), filters=MEMBER_FILTERS,
         args={k: v for k, v in (("q", form.q.data), ("show", show)) if v},
     ), 400 if form.errors else 200
-
-
-def _member_query(text: str, show: str) -> sa.Select:
-    """The coordinator's members matching a name, member number or phone, by name."""
-    query = (
-        sa.select(Member).options(selectinload(Member.account))
-        .where(centres.scope_filter(current_user), FILTER_WHERE[show])
-        .order_by(Member.name, Member.id)
-    )
-    text = text.strip()
-    if text:
-        matches = [sa.func.lower(Member.name).contains(text.lower(), autoescape=True),
-                   Member.phone.contains(text, autoescape=True)]
-        if text.isdigit() and int(text) <= MAX_ID:
-            matches.append(Member.id == int(text))
-        query = query.where(sa.or_(*matches))
-    return query
-
-
-def _cards_of(found: list[Member]) -> dict[int, MemberCard]:
-    """Each listed member's working card, in one query."""
-    if not found:
-        return {}
-    rows = db.session.scalars(sa.select(MemberCard).where(
-        MemberCard.member_id.in_([m.id for m in found]), MemberCard.status == CardStatus.ACTIVE))
-    return {card.member_id: card for card in rows}
 
 
 @bp.route("/members/new", methods=["GET", "POST"])
@@ -128,13 +93,10 @@ def member_new():
         form.neighbourhood.data = _first_neighbourhood()
         form.centre_id.data = current_user.centre_id or 0
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             member = register_resident(db.session, current_user, consent_note=form.consent_note.data,
                                        centre_id=form.centre_id.data or None, **form.profile())
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("%(name)s is registered with member number %(number)s. Print their card next.",
                     name=member.name, number=member.number), "success")
             return redirect(url_for(".member_detail", member_id=member.id))
@@ -164,15 +126,12 @@ def _render_detail(member: Member, status: int = 200, **forms):
     recent = audit.entries(db.session, member_id=member.id, limit=10)
     return render_template(
         "console/members/detail.html", member=member, card=cards.current_card(db.session, member.id),
-        registered_by=_person(member.registered_by_id), vetted_by=_person(member.vetted_by_id),
+        registered_by=find_member(db.session, member.registered_by_id),
+        vetted_by=find_member(db.session, member.vetted_by_id),
         post_views=_post_views(member), member_exchanges=exchanges.exchanges_of(db.session, member)[:20],
         recent=describe_entries(recent), vetting_labels=VETTING_LABELS, role_labels=ROLE_LABELS,
         exchange_labels=EXCHANGE_LABELS, **forms,
     ), status
-
-
-def _person(member_id: int | None) -> Member | None:
-    return db.session.get(Member, member_id) if member_id else None
 
 
 def _membership_form(member: Member) -> MembershipForm | None:
@@ -202,12 +161,9 @@ def member_edit(member_id: int):
     if request.method == "GET":
         form.locale.data = member.locale or "ko"
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             on_behalf.update_member(db.session, current_user, member, **form.profile())
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("The profile of %(name)s is saved.", name=member.name), "success")
             return redirect(url_for(".member_detail", member_id=member.id))
     return render_template("console/members/edit.html", form=form, member=member), _refused_status()
@@ -218,23 +174,24 @@ def member_vetting(member_id: int):
     member = _managed(member_id)
     form = VettingForm()
     if form.validate_on_submit():
-        try:
+        with _saving_quietly(form) as saved:
             on_behalf.set_vetting(db.session, current_user, member, form.status.data, form.note.data)
-        except DomainError as error:
-            _refuse_quietly(error, form)
-            member = _managed(member_id)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("The carer check of %(name)s is saved.", name=member.name), "success")
             return redirect(url_for(".member_detail", member_id=member.id))
     return _render_detail(member, 400, vetting_form=form)
 
 
+def _saving_quietly(form=None):
+    """Like `saving`: a refusal is rolled back and shown on the form, except that a member
+    out of reach or a forbidden act is an error page."""
+    return committing(lambda error: _refuse_quietly(error, form))
+
+
 def _refuse_quietly(error: DomainError, form) -> None:
-    """Show a refusal on the form; a member out of reach or a forbidden act is an error page."""
     if error.status in (403, 404):
         raise error
-    apply_domain_error(error, form)
+    show_refusal(error, form)
 
 
 @bp.route(f"{MEMBER}/deactivate", methods=["POST"])
@@ -242,13 +199,9 @@ def member_deactivate(member_id: int):
     member = _managed(member_id)
     form = DeactivateForm()
     if form.validate_on_submit():
-        try:
+        with _saving_quietly(form) as saved:
             on_behalf.deactivate(db.session, current_user, member, form.reason.data)
-        except DomainError as error:
-            _refuse_quietly(error, form)
-            member = _managed(member_id)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("%(name)s is deactivated. Their open posts are closed.", name=member.name), "success")
             return redirect(url_for(".member_detail", member_id=member.id))
     return _render_detail(member, 400, deactivate_form=form)
@@ -268,13 +221,9 @@ def _run(action) -> bool:
     if not EmptyForm().validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
         return False
-    try:
+    with _saving_quietly() as saved:
         action()
-    except DomainError as error:
-        _refuse_quietly(error, None)
-        return False
-    db.session.commit()
-    return True
+    return saved.ok
 
 
 @bp.route(f"{MEMBER}/posts/new", methods=["GET", "POST"])
@@ -285,12 +234,9 @@ def member_post_new(member_id: int):
         form.neighbourhood.data = member.neighbourhood
         form.kind.data = request.args.get("kind") if request.args.get("kind") in {"need", "offer"} else None
     if form.validate_on_submit():
-        try:
+        with _saving_quietly(form) as saved:
             post = _post_for(member, form)
-        except DomainError as error:
-            _refuse_quietly(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             if post.kind is PostKind.NEED:
                 flash(_("The need is posted for %(name)s.", name=member.name), "success")
             else:

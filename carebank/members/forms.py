@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from carebank.core.converters import MAX_ID
 from carebank.members.models import Role, VettingStatus
+from carebank.members.on_behalf import NOTE_MAX_LENGTH
 from carebank.members.services import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from carebank.web.forms import TIMEZONES, locale_choices, options
 
@@ -58,7 +59,9 @@ class ProfileForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH)])
-NOTE_MAX_LENGTH = 200
+
+
+# The console's member forms.
 
 MEMBER_FILTERS = {
     "all": _l("All members"),

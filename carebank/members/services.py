@@ -6,21 +6,37 @@ from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from carebank.audit import services as audit
-from carebank.centres.services import centre_for_neighbourhood, require_coordinator
+from carebank.centres.services import centre_for_neighbourhood, require_coordinator, scope_filter
+from carebank.core.converters import MAX_ID
 from carebank.core.database import utcnow
-from carebank.core.errors import Conflict, NotFound, ValidationFailed
+from carebank.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from carebank.core.passwords import hash_password, needs_rehash, verify_password
 from carebank.ledger.services import open_member_account
-from carebank.members.models import Member, Role
+from carebank.members.models import Member, Role, VettingStatus
 
 PASSWORD_MIN_LENGTH = 8
 NAME_MAX_LENGTH = 80
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN = re.compile(r"^[0-9+()\-\s]{6,40}$")
 SUPPORTED_LOCALES = ("ko", "en")
+CONSENT_MAX_LENGTH = 200
+# The console's member lists (their labels are members.forms.MEMBER_FILTERS).
+MEMBER_LISTS = {
+    "all": sa.true(),
+    "no_login": Member.password_hash.is_(None),
+    "verified": Member.vetting == VettingStatus.VERIFIED,
+    "deactivated": Member.deactivated_at.is_not(None),
+}
+
+
+class WrongCredentials(DomainError):
+    """A login refused: the email or the password is not right (never saying which)."""
+
+    status = 401
+    code = "invalid_credentials"
 
 
 def normalise_email(email) -> str:
@@ -51,22 +67,12 @@ def create_member(
     """Sign up a member with an empty time account, in the centre serving their
     neighbourhood unless a centre is given."""
     name = _required_text(name, "name", NAME_MAX_LENGTH, _l("your name"))
-    email = normalise_email(email if isinstance(email, str) else "")
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        message = _l("Please enter a valid email address.")
-        raise ValidationFailed(message, fields={"email": message})
-    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
-        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
-        raise ValidationFailed(message, fields={"password": message})
+    email = _valid_email(email)
+    _check_new_password(password, "password")
     if email_taken(session, email):
         message = _l("There is already an account with this email address.")
         raise Conflict(message, code="email_taken", fields={"email": message})
-    member = Member(
-        name=name,
-        email=email,
-        password_hash=hash_password(password),
-        role=role,
-    )
+    member = Member(name=name, email=email, password_hash=hash_password(password), role=role)
     _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
                    offers_text=offers_text, phone=phone, locale=locale)
     member.centre_id = centre_id if centre_id is not None else _serving_centre_id(session, member)
@@ -74,6 +80,20 @@ def create_member(
     open_member_account(session, member)
     session.flush()
     return member
+
+
+def _valid_email(email) -> str:
+    email = normalise_email(email if isinstance(email, str) else "")
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        message = _l("Please enter a valid email address.")
+        raise ValidationFailed(message, fields={"email": message})
+    return email
+
+
+def _check_new_password(password, field: str) -> None:
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
+        raise ValidationFailed(message, fields={field: message})
 
 
 def _serving_centre_id(session: Session, member: Member) -> int | None:
@@ -88,13 +108,7 @@ def register_resident(
     """A coordinator registers a resident on their behalf: no email or password (they use a
     printed card), consent recorded, in the coordinator's centre (an admin may choose)."""
     require_coordinator(coordinator)
-    note = consent_note.strip() if isinstance(consent_note, str) else ""
-    if not note:
-        message = _l("Record how the resident gave their consent (e.g. signed paper form).")
-        raise ValidationFailed(message, fields={"consent_note": message})
-    if len(note) > 200:
-        message = _l("%(field)s can be at most %(max)s characters.", field=_l("consent"), max=200)
-        raise ValidationFailed(message, fields={"consent_note": message})
+    note = _consent_note(consent_note)
     if not coordinator.is_admin or centre_id is None:
         centre_id = coordinator.centre_id
     member = Member(
@@ -109,6 +123,17 @@ def register_resident(
     session.flush()
     audit.record(session, coordinator, "member.register", member=member, reason=note)
     return member
+
+
+def _consent_note(value) -> str:
+    note = value.strip() if isinstance(value, str) else ""
+    if not note:
+        message = _l("Record how the resident gave their consent (e.g. signed paper form).")
+        raise ValidationFailed(message, fields={"consent_note": message})
+    if len(note) > CONSENT_MAX_LENGTH:
+        message = _l("%(field)s can be at most %(max)s characters.", field=_l("consent"), max=CONSENT_MAX_LENGTH)
+        raise ValidationFailed(message, fields={"consent_note": message})
+    return note
 
 
 def email_taken(session: Session, email: str) -> bool:
@@ -128,6 +153,14 @@ def authenticate(session: Session, email, password) -> Member | None:
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
         session.flush()
+    return member
+
+
+def log_in(session: Session, email, password) -> Member:
+    """The member `authenticate` finds, or WrongCredentials."""
+    member = authenticate(session, email, password)
+    if member is None:
+        raise WrongCredentials(_l("The email or password is not right."))
     return member
 
 
@@ -167,9 +200,7 @@ def change_password(session: Session, member: Member, current: str, new: str) ->
     if not member.has_login or not verify_password(member.password_hash, current):
         message = _l("The current password is not right.")
         raise ValidationFailed(message, fields={"current_password": message})
-    if not isinstance(new, str) or len(new) < PASSWORD_MIN_LENGTH:
-        message = _l("The password needs at least %(min)s characters.", min=PASSWORD_MIN_LENGTH)
-        raise ValidationFailed(message, fields={"new_password": message})
+    _check_new_password(new, "new_password")
     member.password_hash = hash_password(new)
     session.flush()
 
@@ -179,6 +210,34 @@ def get_member(session: Session, member_id: int) -> Member:
     if member is None:
         raise NotFound(_l("That member does not exist."), code="member_not_found")
     return member
+
+
+def find_member(session: Session, member_id: int | None) -> Member | None:
+    """The member with this id, or None (for an optional reference such as who registered them)."""
+    return session.get(Member, member_id) if member_id else None
+
+
+def search_members(session: Session, coordinator: Member, text: str, show: str, *,
+                   limit: int, offset: int) -> list[Member]:
+    """The coordinator's members in the list `show` (a MEMBER_LISTS key) matching a name,
+    member number or phone, by name."""
+    query = (
+        sa.select(Member).options(selectinload(Member.account))
+        .where(scope_filter(coordinator), MEMBER_LISTS[show])
+        .order_by(Member.name, Member.id)
+    )
+    text = text.strip()
+    if text:
+        query = query.where(sa.or_(*_matching(text)))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def _matching(text: str) -> list:
+    matches = [sa.func.lower(Member.name).contains(text.lower(), autoescape=True),
+               Member.phone.contains(text, autoescape=True)]
+    if text.isdigit() and int(text) <= MAX_ID:
+        matches.append(Member.id == int(text))
+    return matches
 
 
 def find_by_email(session: Session, email: str) -> Member:

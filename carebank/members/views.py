@@ -7,7 +7,7 @@ from flask_babel import refresh
 from flask_login import current_user, login_required
 
 from carebank.core import rate_limits
-from carebank.core.errors import DomainError
+from carebank.core.commit import committing
 from carebank.core.extensions import db
 from carebank.core.i18n import LANGUAGE_COOKIE
 from carebank.core.security import end_session, start_session
@@ -15,7 +15,7 @@ from carebank.ledger import services as ledger
 from carebank.members import services as members
 from carebank.members.forms import LoginForm, PasswordForm, ProfileForm, SignupForm
 from carebank.posts import services as posts
-from carebank.web import apply_domain_error, safe_next_url
+from carebank.web import safe_next_url, saving
 from carebank.web.forms import EmptyForm
 from carebank.web.pwa import CLEAR_SITE_DATA
 
@@ -29,16 +29,13 @@ def signup():
         return redirect(url_for("main.home"))
     form = SignupForm()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             member = members.create_member(
                 db.session, name=form.name.data, email=form.email.data,
                 password=form.password.data, neighbourhood=form.neighbourhood.data,
                 locale=request.cookies.get(LANGUAGE_COOKIE),
             )
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             start_session(member)
             flash(_("Welcome, %(name)s! Post what you need or what you can offer.", name=member.name), "success")
             return redirect(url_for("posts.new"))
@@ -52,12 +49,12 @@ def login():
         return redirect(safe_next_url(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        member = members.authenticate(db.session, form.email.data, form.password.data)
-        if member is not None:
-            db.session.commit()  # a password hash made the old way was just replaced
+        # Committed: a password hash made the old way is replaced at login.
+        with committing(lambda error: form.password.errors.append(str(error.message))) as saved:
+            member = members.log_in(db.session, form.email.data, form.password.data)
+        if saved.ok:
             start_session(member, remember=form.remember.data)
             return redirect(safe_next_url(request.args.get("next")))
-        form.password.errors.append(_("The email or password is not right."))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
@@ -79,16 +76,13 @@ def profile():
         form.locale.data = current_user.locale or ""
         form.timezone.data = current_user.timezone or current_app.config["DEFAULT_TIMEZONE"]
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             members.update_profile(
                 db.session, current_user, name=form.name.data, neighbourhood=form.neighbourhood.data,
                 languages=form.languages.data, offers_text=form.offers_text.data,
                 phone=form.phone.data or "", locale=form.locale.data, timezone=form.timezone.data,
             )
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             refresh()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
@@ -100,12 +94,9 @@ def profile():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with saving(form) as saved:
             members.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
-        except DomainError as error:
-            apply_domain_error(error, form)
-        else:
-            db.session.commit()
+        if saved.ok:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=ProfileForm(obj=current_user), password_form=form), 400
@@ -128,8 +119,8 @@ def set_language():
     if lang not in current_app.config["LANGUAGES"]:
         return response
     if current_user.is_authenticated:
-        members.update_profile(db.session, current_user, locale=lang)
-        db.session.commit()
+        with saving():
+            members.update_profile(db.session, current_user, locale=lang)
     response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
