@@ -7,7 +7,7 @@ import importlib.util
 
 FEATURES = (
     "audit", "centres", "members", "posts", "matching", "exchanges", "ledger", "confirmations",
-    "cards", "checkins", "disputes", "dashboard", "reports", "statements",
+    "cards", "checkins", "disputes", "messages", "notifications", "dashboard", "reports", "statements",
 )
 
 
@@ -16,7 +16,7 @@ def feature_modules(name: str) -> list:
     found = []
     for feature in FEATURES:
         dotted = f"carebank.{feature}.{name}"
-        if importlib.util.find_spec(dotted) is not None:
+        if importlib.util.find_spec(f"carebank.{feature}") and importlib.util.find_spec(dotted):
             found.append(importlib.import_module(dotted))
     return found
 

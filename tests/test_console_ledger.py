@@ -181,6 +181,6 @@ def test_audit_log_hides_other_centres(app, console, coordinator, make_member, m
 
 
 def test_every_audit_action_has_a_sentence():
-    from carebank.ledger.console import ACTION_SENTENCES
+    from carebank.audit.describe import ACTION_SENTENCES
 
     assert set(ACTION_SENTENCES) == set(audit.ACTIONS)

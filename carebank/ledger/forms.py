@@ -1,4 +1,4 @@
-"""Forms for gifts, donations and grants, and the console's grant, reversal and audit filter."""
+"""Forms for gifts, donations and grants, and the console's grant and reversal."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -48,11 +48,3 @@ class ReverseForm(FlaskForm):
                        description=_l("Required. Both members see it in their history."))
     confirm = BooleanField(_l("I have checked: this transaction was wrong and its time must go back."),
                            validators=[DataRequired(_l("Please tick the box to confirm."))])
-
-
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    member = IntegerField(_l("Member number"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
-    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_ID)])

@@ -6,7 +6,6 @@ from contextlib import AbstractContextManager
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from carebank.core.commit import Outcome, committing
@@ -17,21 +16,12 @@ from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
 from carebank.ledger import services as ledger
 from carebank.ledger.forms import DonateForm, GiftForm, GrantForm
-from carebank.ledger.models import TransactionKind
+from carebank.ledger.labels import KIND_WORDS
 from carebank.web import show_refusal
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
 HISTORY_PAGE_SIZE = 25
-
-KIND_WORDS = {
-    TransactionKind.VISIT: _l("Visit"),
-    TransactionKind.GIFT: _l("Gift"),
-    TransactionKind.DONATION: _l("Donation"),
-    TransactionKind.GRANT: _l("Grant"),
-    TransactionKind.REVERSAL: _l("Correction"),
-}
-
 
 @bp.route("/")
 @login_required

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carebank.audit import services as audit
+from carebank.audit.describe import describe_entries
 from carebank.cards import services as cards
 from carebank.centres import services as centres
 from carebank.centres.forms import MembershipForm
@@ -23,7 +24,6 @@ from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
-from carebank.ledger.console import describe_entries
 from carebank.members import on_behalf
 from carebank.members.forms import (
     MEMBER_FILTERS,
@@ -129,7 +129,7 @@ def _render_detail(member: Member, status: int = 200, **forms):
         registered_by=find_member(db.session, member.registered_by_id),
         vetted_by=find_member(db.session, member.vetted_by_id),
         post_views=_post_views(member), member_exchanges=exchanges.exchanges_of(db.session, member)[:20],
-        recent=describe_entries(recent), vetting_labels=VETTING_LABELS, role_labels=ROLE_LABELS,
+        recent=describe_entries(db.session, recent), vetting_labels=VETTING_LABELS, role_labels=ROLE_LABELS,
         exchange_labels=EXCHANGE_LABELS, **forms,
     ), status
 

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from carebank.core.database import utcnow
 from carebank.core.extensions import db
-from carebank.ledger.views import KIND_WORDS
+from carebank.ledger.labels import KIND_WORDS
 from carebank.members.models import Member
 from carebank.reports.services import month_of, parse_month
 from carebank.statements import services as statements

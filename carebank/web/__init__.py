@@ -98,12 +98,6 @@ def saving(form=None) -> AbstractContextManager[Outcome]:
     return committing(lambda error: show_refusal(error, form))
 
 
-def apply_domain_error(error: DomainError, form=None) -> None:
-    """Transitional: roll back and show (views move to `saving`)."""
-    db.session.rollback()
-    show_refusal(error, form)
-
-
 def show_refusal(error: DomainError, form=None) -> None:
     """Show a refused request on the form: field messages under fields, the rest flashed.
     A form may name where a service's field is shown (`SERVICE_FIELDS`)."""

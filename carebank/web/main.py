@@ -8,7 +8,7 @@ from carebank.core.extensions import db
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import ExchangeStatus
 from carebank.ledger import services as ledger
-from carebank.ledger.views import KIND_WORDS
+from carebank.ledger.labels import KIND_WORDS
 from carebank.posts import services as posts
 
 bp = Blueprint("main", __name__)
