@@ -27,6 +27,7 @@ from carebank.core.policy import Policy
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger import services as ledger
 from carebank.members.models import Member
+from carebank.notifications import events
 
 NOTE_MAX_LENGTH = 200
 REQUEST_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -120,10 +121,12 @@ def request_approval(
     if existing is not None:
         return existing
     exchange, minutes = _validate(session, carer, card, exchange_id, minutes, policy)
-    checkin, _is_new = _add_checkin(
+    checkin, is_new = _add_checkin(
         session, carer, card, exchange, minutes, request_token, consent=CheckinConsent.COORDINATOR,
         status=CheckinStatus.PENDING, note=_note(note),
     )
+    if is_new:
+        events.checkin_waiting(session, carer, card.member)
     return checkin
 
 

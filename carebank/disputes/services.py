@@ -27,6 +27,7 @@ from carebank.exchanges.services import get_exchange
 from carebank.ledger import services as ledger
 from carebank.ledger.models import Posting, Transaction, TransactionKind
 from carebank.members.models import Member
+from carebank.notifications import events
 
 REASON_MAX_LENGTH = 1000
 # The resolution becomes the memo of the reversal or the recorded visit.
@@ -60,6 +61,7 @@ def raise_dispute(session: Session, member: Member, exchange_id, reason,
                       raised_by_id=member.id, reason=reason)
     session.add(dispute)
     session.flush()
+    events.dispute_opened(session, exchange, member, dispute.id)
     return dispute
 
 
@@ -193,6 +195,7 @@ def settle(session: Session, coordinator: Member, dispute_id, outcome, resolutio
     audit.record(session, coordinator, "dispute.settle", member=dispute.raised_by,
                  reason=resolution, exchange_id=dispute.exchange_id,
                  transaction_id=transaction.id if transaction else None)
+    events.dispute_settled(session, dispute.exchange, resolution)
     return dispute
 
 

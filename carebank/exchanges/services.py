@@ -14,6 +14,7 @@ from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFaile
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger.models import Account, Posting, Transaction
 from carebank.members.models import Member
+from carebank.notifications import events
 from carebank.posts.models import PostKind, PostStatus
 from carebank.posts.services import get_post
 
@@ -35,7 +36,7 @@ def respond(session: Session, member: Member, post_id, message: str = "") -> Exc
     if _live_response_id(session, post.id, member.id) is not None:
         raise _already_responded()
     owner_gives = post.kind is PostKind.OFFER
-    return _add_response(session, Exchange(
+    exchange = _add_response(session, Exchange(
         post=post,
         provider_id=post.member_id if owner_gives else member.id,
         receiver_id=member.id if owner_gives else post.member_id,
@@ -43,6 +44,8 @@ def respond(session: Session, member: Member, post_id, message: str = "") -> Exc
         message=message,
         status=ExchangeStatus.PROPOSED,
     ))
+    events.response_received(session, exchange, member)
+    return exchange
 
 
 def _live_response_id(session: Session, post_id: int, member_id: int) -> int | None:
@@ -113,12 +116,14 @@ def accept(session: Session, member: Member, exchange_id) -> Exchange:
     exchange = _decide(session, member, exchange_id, ExchangeStatus.ACCEPTED)
     if exchange.post.status is PostStatus.OPEN:
         exchange.post.status = PostStatus.MATCHED
+    events.response_decided(session, exchange, member, accepted=True)
     session.flush()
     return exchange
 
 
 def decline(session: Session, member: Member, exchange_id) -> Exchange:
     exchange = _decide(session, member, exchange_id, ExchangeStatus.DECLINED)
+    events.response_decided(session, exchange, member, accepted=False)
     session.flush()
     return exchange
 
@@ -141,6 +146,7 @@ def cancel(session: Session, member: Member, exchange_id) -> Exchange:
     )
     if post.status is PostStatus.MATCHED and not others:
         post.status = PostStatus.OPEN
+    events.exchange_cancelled(session, exchange, member)
     session.flush()
     return exchange
 

@@ -34,6 +34,7 @@ from carebank.core.i18n import format_minutes
 from carebank.core.policy import Policy
 from carebank.ledger.models import Account, AccountKind, LedgerSeal, Posting, Transaction, TransactionKind
 from carebank.members.models import Member
+from carebank.notifications import events
 
 MEMO_MAX_LENGTH = 200
 POOL_FLOOR = 0
@@ -337,10 +338,12 @@ def gift(
         message = _l("You cannot give time to yourself.")
         raise ValidationFailed(message, code="self_transfer", fields={"to_member_id": message})
     recipient = account_of(session, recipient_id)
-    return transfer_between(
+    transaction = transfer_between(
         session, TransactionKind.GIFT, account_of(session, sender.id), recipient, minutes,
         floor=policy.min_balance_minutes, created_by_id=sender.id, memo=memo,
     )
+    events.gift_received(session, sender, recipient_id, minutes)
+    return transaction
 
 
 def donate_to_pool(
@@ -378,6 +381,7 @@ def grant_from_pool(
     )
     audit.record(session, coordinator, "pool.grant", member=recipient, reason=reason,
                  transaction_id=transaction.id)
+    events.grant_received(session, recipient.id, minutes, reason)
     return transaction
 
 
@@ -395,11 +399,13 @@ def credit_visit(
     exchange_id: int, created_by_id: int, policy: Policy, memo: str = "",
 ) -> Transaction:
     """Move the minutes of a confirmed visit from the receiver to the provider."""
-    return transfer_between(
+    transaction = transfer_between(
         session, TransactionKind.VISIT, account_of(session, receiver_id),
         account_of(session, provider_id), minutes, floor=policy.min_balance_minutes,
         exchange_id=exchange_id, created_by_id=created_by_id, memo=memo,
     )
+    events.visit_confirmed(session, provider_id, receiver_id, minutes, exchange_id)
+    return transaction
 
 
 def reverse(session: Session, coordinator: Member, transaction_id: int, memo: str) -> Transaction:
@@ -426,6 +432,7 @@ def reverse(session: Session, coordinator: Member, transaction_id: int, memo: st
     for member in sorted((p.member for p in parties if p.member), key=lambda m: m.id):
         audit.record(session, coordinator, "transaction.reverse", member=member, reason=reason,
                      transaction_id=reversal.id, exchange_id=original.exchange_id)
+    events.transaction_reversed(session, reversal)
     return reversal
 
 

@@ -12,6 +12,16 @@
   let shown = null;  // id → status at the last render, to announce only what changed
   let drawing = Promise.resolve();
 
+  // The app's icon shows the unread notifications where the browser has the Badging API.
+  function showBadge() {
+    const bell = document.querySelector("[data-unread]");
+    if (!bell || !("setAppBadge" in navigator)) {
+      return;
+    }
+    const unread = Number(bell.dataset.unread) || 0;
+    (unread ? navigator.setAppBadge(unread) : navigator.clearAppBadge()).catch(() => {});
+  }
+
   function registerWorker() {
     if (!("serviceWorker" in navigator)) {
       return;
@@ -224,6 +234,7 @@
     });
   }
 
+  showBadge();
   if (!outbox) {
     return;
   }

@@ -1,0 +1,56 @@
+"""Every kind of notification and its words. A title names no health detail, as it may show
+on a lock screen ("새 응답이 있어요"); the body, shown after login, says the rest."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from carebank.core.i18n import format_minutes
+
+
+@dataclass(frozen=True)
+class Kind:
+    title: object  # a lazy string
+    body: object  # a lazy string with %(name)s-style fields from the notification's params
+
+
+KINDS = {
+    "response_received": Kind(_l("New response to your post"),
+                              _l("%(name)s responded to “%(title)s”.")),
+    "response_accepted": Kind(_l("Your response was accepted"),
+                              _l("%(name)s accepted your response to “%(title)s”. Agree a date together.")),
+    "response_declined": Kind(_l("Your response was declined"),
+                              _l("%(name)s declined your response to “%(title)s”.")),
+    "exchange_cancelled": Kind(_l("An exchange was cancelled"),
+                               _l("%(name)s cancelled the exchange “%(title)s”.")),
+    "message_received": Kind(_l("New message"),
+                             _l("%(name)s wrote to you about “%(title)s”.")),
+    "visit_credited": Kind(_l("Time received for a visit"),
+                           _l("%(minutes)s for your visit to %(name)s are in your account.")),
+    "visit_debited": Kind(_l("A visit was confirmed"),
+                          _l("%(minutes)s for the visit of %(name)s were taken from your account.")),
+    "gift_received": Kind(_l("You received a gift of time"),
+                          _l("%(name)s gave you %(minutes)s.")),
+    "grant_received": Kind(_l("You received time from the community pool"),
+                           _l("%(minutes)s from the community pool: %(memo)s")),
+    "transaction_reversed": Kind(_l("A transaction was corrected"),
+                                 _l("The centre reversed %(minutes)s: %(memo)s")),
+    "dispute_opened": Kind(_l("A problem was reported"),
+                           _l("%(name)s reported a problem with “%(title)s”. The centre will call.")),
+    "dispute_settled": Kind(_l("The centre settled a problem"),
+                            _l("“%(title)s”: %(resolution)s")),
+    "checkin_waiting": Kind(_l("A card check-in is waiting for approval"),
+                            _l("%(carer)s checked in with the card of %(name)s.")),
+}
+
+
+def words(kind: str, params: dict) -> tuple[str, str]:
+    """The title and body in the current language; minutes are spelled out here, so each
+    reader sees them in theirs."""
+    found = KINDS[kind]
+    values = defaultdict(str, params)  # a fact missing from an old row reads as blank, not a 500
+    if "minutes" in values:
+        values["minutes"] = format_minutes(int(values["minutes"]))
+    return str(found.title), str(found.body) % values

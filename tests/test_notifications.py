@@ -1,0 +1,224 @@
+"""Notifications: each event a member must hear about writes its notification in the same
+transaction as the change (nothing when the change is refused), the inbox shows it in the
+reader's language, and only its member can read or mark it."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from conftest import logged_in
+
+from carebank.cards import services as cards
+from carebank.checkins import services as checkins
+from carebank.core.errors import InsufficientBalance
+from carebank.disputes import services as disputes
+from carebank.exchanges import services as exchanges
+from carebank.ledger import services as ledger
+from carebank.members.models import Role
+from carebank.notifications.models import Notification
+
+
+def kinds_of(session, member) -> list[str]:
+    session.commit()
+    return list(session.scalars(sa.select(Notification.kind).where(Notification.member_id == member.id)
+                                .order_by(Notification.id)))
+
+
+@pytest.fixture
+def owner(make_member):
+    return make_member("김순자", locale="ko")
+
+
+@pytest.fixture
+def helper(make_member):
+    return make_member("Park Min-su")
+
+
+# ---- events ----------------------------------------------------------------------------------
+
+
+def test_a_response_tells_the_owner_and_accepting_tells_the_responder(session, owner, helper, make_post):
+    need = make_post(owner, title="Escort to the hospital")
+    exchange = exchanges.respond(session, helper, need.id)
+    session.commit()
+    assert kinds_of(session, owner) == ["response_received"]
+
+    exchanges.accept(session, owner, exchange.id)
+    session.commit()
+    assert kinds_of(session, helper) == ["response_accepted"]
+
+
+def test_declining_and_cancelling_tell_the_other_party(session, owner, helper, make_member, make_post):
+    need = make_post(owner)
+    first = exchanges.respond(session, helper, need.id)
+    exchanges.decline(session, owner, first.id)
+    other = make_member("Lee")
+    second = exchanges.respond(session, other, need.id)
+    exchanges.accept(session, owner, second.id)
+    exchanges.cancel(session, other, second.id)
+    session.commit()
+    assert kinds_of(session, helper) == ["response_declined"]
+    assert kinds_of(session, owner) == ["response_received", "response_received", "exchange_cancelled"]
+
+
+def test_a_refused_change_leaves_no_notification(session, owner, helper, make_post, policy):
+    need = make_post(owner)
+    exchanges.respond(session, helper, need.id)
+    session.rollback()  # the request failed after the service ran: nothing of it stays
+    assert kinds_of(session, owner) == []
+
+    with pytest.raises(InsufficientBalance):
+        ledger.gift(session, helper, owner.id, -policy.min_balance_minutes + 60, "", policy)
+    session.rollback()
+    assert kinds_of(session, owner) == []
+
+
+def test_a_confirmed_visit_tells_both_with_the_minutes(session, make_exchange, policy):
+    exchange = make_exchange(minutes=90)
+    ledger.credit_visit(session, exchange.provider_id, exchange.receiver_id, 90,
+                        exchange_id=exchange.id, created_by_id=exchange.receiver_id, policy=policy)
+    session.commit()
+    assert kinds_of(session, exchange.provider)[-1] == "visit_credited"
+    assert kinds_of(session, exchange.receiver)[-1] == "visit_debited"
+
+
+def test_gifts_grants_and_reversals_tell_the_members_whose_time_moved(session, owner, helper, policy,
+                                                                      coordinator):
+    ledger.donate_to_pool(session, helper, 120, "", policy)
+    gift = ledger.gift(session, helper, owner.id, 30, "thanks", policy)
+    ledger.grant_from_pool(session, coordinator, owner.id, 60, "Winter heating help", policy)
+    ledger.reverse(session, coordinator, gift.id, "Sent by mistake")
+    session.commit()
+    assert kinds_of(session, owner) == ["gift_received", "grant_received", "transaction_reversed"]
+    assert kinds_of(session, helper) == ["transaction_reversed"]
+
+
+def test_a_problem_reported_tells_the_other_party_and_the_centre_and_its_settling_both(
+        session, make_exchange, coordinator, policy):
+    exchange = make_exchange()
+    dispute = disputes.raise_dispute(session, exchange.receiver, exchange.id, "He never came")
+    session.commit()
+    assert kinds_of(session, exchange.provider) == ["response_accepted", "dispute_opened"]
+    assert kinds_of(session, coordinator) == ["dispute_opened"]
+
+    disputes.settle(session, coordinator, dispute.id, "dismiss", "Called both: it was a misunderstanding.",
+                    policy=policy)
+    session.commit()
+    assert kinds_of(session, exchange.provider)[-1] == "dispute_settled"
+    assert kinds_of(session, exchange.receiver)[-1] == "dispute_settled"
+
+
+def test_a_card_check_in_waiting_for_approval_tells_the_centre(session, make_member, make_exchange,
+                                                               coordinator, policy):
+    resident = make_member("Kim Young-ja")
+    carer = make_member("Carer Choi")
+    exchange = make_exchange(carer, resident)
+    issued = cards.issue_card(session, resident, None)
+    checkins.request_approval(session, carer, issued.card, exchange.id, 60, "a-request-token-of-the-form-0001", policy=policy)
+    checkins.request_approval(session, carer, issued.card, exchange.id, 60, "a-request-token-of-the-form-0001", policy=policy)
+    session.commit()
+    assert kinds_of(session, coordinator) == ["checkin_waiting"]  # the replay tells no one again
+
+
+def test_an_inactive_coordinator_is_not_told(session, make_exchange, make_member):
+    away = make_member("Away", role=Role.COORDINATOR)
+    away.deactivated_at = sa.func.now()
+    session.commit()
+    exchange = make_exchange()
+    disputes.raise_dispute(session, exchange.receiver, exchange.id, "No show")
+    session.commit()
+    assert kinds_of(session, away) == []
+
+
+# ---- the inbox -------------------------------------------------------------------------------
+
+
+def test_the_inbox_shows_it_in_the_readers_language_and_the_header_counts_it(app, session, owner,
+                                                                             helper, make_post):
+    need = make_post(owner, title="병원 동행")
+    exchanges.respond(session, helper, need.id)
+    session.commit()
+    phone = logged_in(app, owner)
+    page = phone.get("/notifications/", headers={"Accept-Language": "ko"}).get_data(as_text=True)
+    assert "새 응답이 있어요" in page and "Park Min-su 님이 “병원 동행”에 응답했어요." in page
+    assert 'data-unread="1"' in page
+
+
+def test_the_title_names_no_health_detail(app, session, owner, helper, make_post):
+    need = make_post(owner, title="Dialysis escort")
+    exchanges.respond(session, helper, need.id)
+    session.commit()
+    found = logged_in(app, owner).get("/api/v1/notifications").get_json()["notifications"][0]
+    assert "Dialysis" not in found["title"] and "Dialysis escort" in found["body"]
+
+
+def test_the_api_lists_newest_first_and_marks_read_only_the_members_own(app, session, owner, helper,
+                                                                        make_post):
+    first, second = make_post(owner, title="One"), make_post(owner, title="Two")
+    exchanges.respond(session, helper, first.id)
+    exchanges.respond(session, helper, second.id)
+    session.commit()
+    phone, stranger = logged_in(app, owner), logged_in(app, helper)
+    listed = phone.get("/api/v1/notifications?unread=1").get_json()
+    assert listed["unread_count"] == 2
+    assert [n["body"] for n in listed["notifications"]] == [  # in her language, Korean
+        "Park Min-su 님이 “Two”에 응답했어요.", "Park Min-su 님이 “One”에 응답했어요."]
+    ids = [n["id"] for n in listed["notifications"]]
+
+    assert stranger.post("/api/v1/notifications/read", json={"ids": ids}).status_code == 204
+    assert phone.get("/api/v1/notifications").get_json()["unread_count"] == 2
+
+    assert phone.post("/api/v1/notifications/read", json={"ids": ids[:1]}).status_code == 204
+    assert phone.get("/api/v1/notifications?unread=1").get_json()["unread_count"] == 1
+    assert phone.post("/api/v1/notifications/read", json={"all": True}).status_code == 204
+    after = phone.get("/api/v1/notifications").get_json()
+    assert after["unread_count"] == 0 and all(n["read_at"] for n in after["notifications"])
+
+
+@pytest.mark.parametrize("sent", [{"ids": "1"}, {"ids": [True]}, {"ids": [2**31]}, {}, {"all": "yes"}])
+def test_marking_read_with_bad_ids_is_refused_and_changes_nothing(app, session, owner, helper,
+                                                                  make_post, sent):
+    exchanges.respond(session, helper, make_post(owner).id)
+    session.commit()
+    phone = logged_in(app, owner)
+    refused = phone.post("/api/v1/notifications/read", json=sent)
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_input"
+    assert phone.get("/api/v1/notifications").get_json()["unread_count"] == 1
+
+
+def test_opening_one_marks_it_read_and_goes_to_its_page(app, session, owner, helper, make_post):
+    exchange = exchanges.respond(session, helper, make_post(owner).id)
+    session.commit()
+    phone = logged_in(app, owner)
+    found = phone.get("/api/v1/notifications").get_json()["notifications"][0]
+    opened = phone.post(f"/notifications/{found['id']}/open")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/exchanges/{exchange.id}")
+    assert phone.get("/api/v1/notifications").get_json()["unread_count"] == 0
+
+    other = logged_in(app, helper)
+    assert other.post(f"/notifications/{found['id']}/open").status_code == 404
+    assert other.post(f"/notifications/{2**31}/open").status_code == 404
+
+
+def test_mark_all_read_on_the_page(app, session, owner, helper, make_post):
+    exchanges.respond(session, helper, make_post(owner).id)
+    session.commit()
+    phone = logged_in(app, owner)
+    assert phone.post("/notifications/read").status_code == 302
+    assert 'data-unread="0"' in phone.get("/notifications/").get_data(as_text=True)
+
+
+def test_the_inbox_needs_a_login(client):
+    assert client.get("/notifications/").status_code == 302
+    assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_a_message_tells_the_other_party_without_its_words(app, session, make_exchange):
+    from carebank.messages import services as messages
+
+    exchange = make_exchange()
+    messages.write(session, exchange.provider, exchange.id, "My knee hurts, I will be late")
+    session.commit()
+    assert kinds_of(session, exchange.receiver)[-1] == "message_received"
+    found = logged_in(app, exchange.receiver).get("/api/v1/notifications").get_json()["notifications"][0]
+    assert "knee" not in found["title"] + found["body"]
+    assert found["url"] == f"/exchanges/{exchange.id}/messages"
