@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from carebank.centres.models import Centre
+from carebank.core.converters import by_id
 from carebank.core.errors import NotAllowed, NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange
 from carebank.members.models import Member, Role
@@ -41,7 +42,7 @@ def require_coordinator(member: Member) -> None:
 def managed_member(session: Session, coordinator: Member, member_id) -> Member:
     """A member the coordinator manages, or NotFound (never revealing other centres' members)."""
     require_coordinator(coordinator)
-    member = session.get(Member, member_id) if isinstance(member_id, int) else None
+    member = by_id(session, Member, member_id)
     if member is None or not manages(coordinator, member):
         raise NotFound(_l("That member does not exist."), code="member_not_found")
     return member
@@ -49,7 +50,7 @@ def managed_member(session: Session, coordinator: Member, member_id) -> Member:
 
 def managed_exchange(session: Session, coordinator: Member, exchange_id) -> Exchange:
     require_coordinator(coordinator)
-    exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
+    exchange = by_id(session, Exchange, exchange_id)
     if exchange is None or not manages_exchange(coordinator, exchange):
         raise NotFound(_l("That exchange does not exist."), code="exchange_not_found")
     return exchange
@@ -94,7 +95,7 @@ def staff_by_centre(session: Session) -> dict[int | None, list[Member]]:
 
 
 def get_centre(session: Session, centre_id) -> Centre:
-    centre = session.get(Centre, centre_id) if isinstance(centre_id, int) else None
+    centre = by_id(session, Centre, centre_id)
     if centre is None:
         raise NotFound(_l("That centre does not exist."), code="centre_not_found")
     return centre

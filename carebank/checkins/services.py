@@ -21,6 +21,7 @@ from carebank.cards import services as cards
 from carebank.cards.models import MemberCard
 from carebank.centres.services import exchange_scope, manages_exchange, require_coordinator
 from carebank.checkins.models import CardCheckin, CheckinConsent, CheckinStatus
+from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from carebank.core.policy import Policy
@@ -132,7 +133,7 @@ def request_approval(
 
 def carers_checkin(session: Session, carer: Member, checkin_id) -> CardCheckin:
     """A check-in the carer made, to show them how it went (others' are "not found")."""
-    checkin = session.get(CardCheckin, checkin_id) if isinstance(checkin_id, int) else None
+    checkin = by_id(session, CardCheckin, checkin_id)
     if checkin is None or checkin.carer_id != carer.id:
         raise NotFound(_l("That check-in does not exist."), code="checkin_not_found")
     return checkin
@@ -164,7 +165,7 @@ def _validate(session, carer, card, exchange_id, minutes, policy) -> tuple[Excha
 
 
 def _agreed_exchange(session: Session, carer: Member, resident: Member, exchange_id) -> Exchange:
-    exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
+    exchange = by_id(session, Exchange, exchange_id)
     if exchange is None or {exchange.provider_id, exchange.receiver_id} != {carer.id, resident.id}:
         # A card can only be used for an exchange between the carer and the card's member.
         message = _l("You can only check in for an exchange between you and %(name)s.", name=resident.name)
@@ -308,7 +309,7 @@ def reject(session: Session, coordinator: Member, checkin_id, reason) -> CardChe
 def managed_checkin(session: Session, coordinator: Member, checkin_id) -> CardCheckin:
     """A check-in of the coordinator's centre, or NotFound (other centres' are never shown)."""
     require_coordinator(coordinator)
-    checkin = session.get(CardCheckin, checkin_id) if isinstance(checkin_id, int) else None
+    checkin = by_id(session, CardCheckin, checkin_id)
     if checkin is None or not manages_exchange(coordinator, checkin.exchange):
         raise NotFound(_l("That check-in does not exist."), code="checkin_not_found")
     return checkin

@@ -17,6 +17,7 @@ from carebank.audit import services as audit
 from carebank.centres.services import exchange_scope, manages_exchange, require_coordinator
 from carebank.checkins.models import CardCheckin
 from carebank.confirmations.models import ConfirmationCode
+from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.core.policy import Policy
@@ -82,7 +83,7 @@ def _open_dispute_id(session: Session, exchange_id: int, member_id: int) -> int 
 
 def visit_of(session: Session, exchange: Exchange, transaction_id) -> Transaction:
     """A visit transaction of this exchange, or a ValidationFailed on `transaction_id`."""
-    found = session.get(Transaction, transaction_id) if isinstance(transaction_id, int) else None
+    found = by_id(session, Transaction, transaction_id)
     if found is None or found.exchange_id != exchange.id or found.kind is not TransactionKind.VISIT:
         message = _l("Choose one of the visits of this exchange.")
         raise ValidationFailed(message, code="not_a_visit", fields={"transaction_id": message})
@@ -138,7 +139,7 @@ def settled_disputes(session: Session, coordinator: Member, limit: int = SETTLED
 def get_dispute(session: Session, coordinator: Member, dispute_id) -> Dispute:
     """A dispute of the coordinator's centre, or NotFound (other centres' are invisible)."""
     require_coordinator(coordinator)
-    dispute = session.get(Dispute, dispute_id) if isinstance(dispute_id, int) else None
+    dispute = by_id(session, Dispute, dispute_id)
     if dispute is None or not manages_exchange(coordinator, dispute.exchange):
         raise NotFound(_l("That problem report does not exist."), code="dispute_not_found")
     return dispute

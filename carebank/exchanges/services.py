@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from carebank.centres.services import manages_exchange
+from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange, ExchangeStatus
@@ -72,7 +73,7 @@ def _already_responded() -> Conflict:
 
 def get_exchange(session: Session, member: Member, exchange_id) -> Exchange:
     """An exchange the member takes part in (coordinators may see their centre's)."""
-    exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
+    exchange = by_id(session, Exchange, exchange_id)
     if exchange is None:
         raise NotFound(_l("That exchange does not exist."), code="exchange_not_found")
     if not exchange.is_party(member) and not manages_exchange(member, exchange):

@@ -28,7 +28,7 @@ from carebank.audit import services as audit
 from carebank.centres.services import manages, require_coordinator
 from carebank.checkins.models import CardCheckin, CheckinStatus
 from carebank.confirmations.models import ConfirmationCode
-from carebank.core.converters import MAX_ID
+from carebank.core.converters import by_id, is_id
 from carebank.core.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
 from carebank.core.i18n import format_minutes
 from carebank.core.policy import Policy
@@ -108,14 +108,9 @@ def account_of(session: Session, member_id: int) -> Account:
     return account
 
 
-def _is_id(value) -> bool:
-    """Whether `value` can be a row's id: a whole number within the 32-bit id range."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
-
-
 def validate_member_id(value) -> int:
     """A member number as sent: a whole number within the id range."""
-    if not _is_id(value):
+    if not is_id(value):
         message = _l("Choose the member by their member number.")
         raise ValidationFailed(message, fields={"to_member_id": message})
     return value
@@ -123,7 +118,7 @@ def validate_member_id(value) -> int:
 
 def member_or_none(session: Session, member_id) -> Member | None:
     """The member with this id; None for a value that is no member's (never an overflow)."""
-    return session.get(Member, member_id) if _is_id(member_id) else None
+    return by_id(session, Member, member_id)
 
 
 def gift_recipient(session: Session, sender: Member, member_id) -> Member | None:
@@ -440,7 +435,7 @@ def managed_transaction(session: Session, coordinator: Member, transaction_id) -
     """A transaction touching a member the coordinator manages, with its parties, or NotFound
     (never revealing other centres' transactions)."""
     require_coordinator(coordinator)
-    transaction = session.get(Transaction, transaction_id) if _is_id(transaction_id) else None
+    transaction = by_id(session, Transaction, transaction_id)
     parties = _parties(session, transaction.id) if transaction is not None else []
     if not any(p.member and manages(coordinator, p.member) for p in parties):
         raise NotFound(_l("That transaction does not exist."))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from carebank.audit import services as audit
 from carebank.audit.models import AuditEntry
 from carebank.centres.services import exchange_scope, manages, manages_exchange, require_coordinator
+from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.disputes.models import Dispute, DisputeStatus
@@ -59,7 +60,7 @@ def _no_exchange() -> NotFound:
 
 def _seen_exchange(session: Session, viewer: Member, exchange_id) -> Exchange:
     """An exchange the viewer is a party to or whose centre they coordinate, else NotFound."""
-    exchange = session.get(Exchange, exchange_id) if isinstance(exchange_id, int) else None
+    exchange = by_id(session, Exchange, exchange_id)
     if exchange is None or not (exchange.is_party(viewer) or manages_exchange(viewer, exchange)):
         raise _no_exchange()
     return exchange
@@ -168,7 +169,7 @@ def _body(value) -> str:
 
 def get_message(session: Session, member: Member, message_id) -> ExchangeMessage:
     """A message of an exchange the member is a party to (else NotFound or NotAllowed)."""
-    message = session.get(ExchangeMessage, message_id) if isinstance(message_id, int) else None
+    message = by_id(session, ExchangeMessage, message_id)
     if message is None:
         raise NotFound(_l("That message does not exist."), code="message_not_found")
     party_exchange(session, member, message.exchange_id)

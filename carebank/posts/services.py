@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from carebank.centres.services import manages
+from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.core.policy import Policy
@@ -90,7 +91,7 @@ def create_post(
 
 
 def get_post(session: Session, post_id) -> Post:
-    post = session.get(Post, post_id) if isinstance(post_id, int) else None
+    post = by_id(session, Post, post_id)
     if post is None:
         raise NotFound(_l("That post does not exist."), code="post_not_found")
     return post
