@@ -222,3 +222,79 @@ def test_a_message_tells_the_other_party_without_its_words(app, session, make_ex
     found = logged_in(app, exchange.receiver).get("/api/v1/notifications").get_json()["notifications"][0]
     assert "knee" not in found["title"] + found["body"]
     assert found["url"] == f"/exchanges/{exchange.id}/messages"
+
+
+# ---- preferences and quiet hours ---------------------------------------------------------------
+
+
+def deliveries_of(session, member) -> dict[str, str]:
+    from carebank.notifications.models import Delivery
+
+    session.commit()
+    rows = session.execute(sa.select(Delivery.channel, Delivery.not_before).join(Notification)
+                           .where(Notification.member_id == member.id).order_by(Delivery.id))
+    return {channel: not_before for channel, not_before in rows}
+
+
+def test_by_default_phone_and_email_both_hear_and_a_resident_without_email_is_on_the_call_list(
+        session, owner, helper, make_post, coordinator):
+    from carebank.members.services import register_resident
+
+    exchanges.respond(session, helper, make_post(owner).id)
+    resident = register_resident(session, coordinator, name="Rita", consent_note="Signed form")
+    session.commit()
+    exchanges.respond(session, helper, make_post(resident).id)
+    session.commit()
+    assert set(deliveries_of(session, owner)) == {"push", "email"}
+    assert set(deliveries_of(session, resident)) == {"push", "call"}
+
+
+def test_a_member_turns_a_kind_off_for_email_and_sets_quiet_hours(app, session, owner, helper, make_post):
+    phone = logged_in(app, owner)
+    chosen = phone.get("/api/v1/notification-preferences").get_json()
+    assert chosen["email"]["response_received"] is True and chosen["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+    changed = phone.put("/api/v1/notification-preferences", json={
+        "email": {"response_received": False}, "quiet_hours": {"start": "22:00", "end": "07:30"}})
+    assert changed.status_code == 200
+    assert changed.get_json()["email"]["response_received"] is False
+    assert changed.get_json()["push"]["response_received"] is True
+    exchanges.respond(session, helper, make_post(owner).id)
+    assert set(deliveries_of(session, owner)) == {"push"}
+
+
+@pytest.mark.parametrize("sent", [
+    [], {"email": {"no_such_kind": True}}, {"push": {"response_received": "yes"}},
+    {"quiet_hours": {"start": "25:00", "end": "08:00"}}, {"quiet_hours": "21-8"},
+])
+def test_bad_preferences_are_refused_and_change_nothing(app, session, owner, sent):
+    phone = logged_in(app, owner)
+    refused = phone.put("/api/v1/notification-preferences", json=sent)
+    assert refused.status_code == 400
+    assert phone.get("/api/v1/notification-preferences").get_json()["quiet_hours"]["start"] == "21:00"
+
+
+def test_the_settings_page_saves_switches_and_quiet_hours(app, session, owner):
+    phone = logged_in(app, owner)
+    page = phone.get("/notifications/settings", headers={"Accept-Language": "ko"}).get_data(as_text=True)
+    assert "알림 설정" in page
+    saved = phone.post("/notifications/settings", data={"push-message_received": "on", "quiet_start": "20:00",
+                                                        "quiet_end": "09:00"})
+    assert saved.status_code == 302
+    chosen = phone.get("/api/v1/notification-preferences").get_json()
+    assert chosen["push"]["message_received"] is True and chosen["push"]["gift_received"] is False
+    assert chosen["quiet_hours"] == {"start": "20:00", "end": "09:00"}
+    assert phone.post("/notifications/settings", data={"quiet_start": "late"}).status_code == 400
+
+
+def test_quiet_hours_hold_what_is_not_urgent_until_the_morning(session, owner):
+    from datetime import UTC, datetime
+
+    from carebank.notifications.preferences import hold_until
+
+    late = datetime(2026, 12, 1, 13, 30, tzinfo=UTC)  # 22:30 in Seoul
+    assert hold_until(session, owner, late) == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 08:00 Seoul
+    assert hold_until(session, owner, late, urgent=True) == late
+    midday = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 12:00 in Seoul
+    assert hold_until(session, owner, midday) == midday
+    early = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)  # 06:00 the next morning in Seoul
+    assert hold_until(session, owner, early) == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ from carebank.api import api
 from carebank.api.handler import body, login_required
 from carebank.api.serialize import iso
 from carebank.core.extensions import db
+from carebank.notifications import preferences
 from carebank.notifications import services as notifications
 from carebank.notifications.services import InboxItem
 
@@ -36,3 +37,15 @@ def read_notifications():
     else:
         notifications.mark_read(db.session, current_user, data.get("ids"))
     return "", 204
+
+
+@api.get("/notification-preferences")
+@login_required
+def get_notification_preferences():
+    return jsonify(preferences.preferences_of(db.session, current_user))
+
+
+@api.put("/notification-preferences")
+@login_required
+def put_notification_preferences():
+    return jsonify(preferences.update_preferences(db.session, current_user, body()))

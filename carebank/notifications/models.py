@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carebank.core.database import Base, UTCDateTime, utcnow
 
@@ -31,3 +31,40 @@ class Notification(Base):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class Delivery(Base):
+    """One notification on one channel (push, email, or the centre's call list): written with
+    the notification, so none is lost, and unique per channel, so none is sent twice."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("notification_id", "channel", name="uq_notification_deliveries_channel"),
+        sa.Index("ix_notification_deliveries_due", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))  # push | email | call
+    # queued → sent, or failed after the last try; skipped when the channel has no address.
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Held until then: quiet hours, or the back-off before the next try.
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    notification: Mapped[Notification] = relationship()
+
+
+class NotificationPreference(Base):
+    """A member's choices where they differ from the defaults (carebank/notifications/preferences.py)."""
+
+    __tablename__ = "notification_preferences"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    push: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # kind -> on/off
+    email: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    quiet_start: Mapped[str] = mapped_column(sa.String(5), default="21:00")
+    quiet_end: Mapped[str] = mapped_column(sa.String(5), default="08:00")

@@ -16,8 +16,9 @@ from carebank.core.converters import MAX_ID
 from carebank.core.database import utcnow
 from carebank.core.errors import NotFound, ValidationFailed
 from carebank.members.models import Member, Role
+from carebank.notifications import preferences
 from carebank.notifications.kinds import KINDS, words
-from carebank.notifications.models import Notification
+from carebank.notifications.models import Delivery, Notification
 
 INBOX_SIZE = 50
 MAX_MARKED = 500  # ids in one "mark read" request
@@ -30,6 +31,10 @@ def notify(session: Session, member_id: int, kind: str, *, url: str = "", urgent
         raise ValueError(f"unknown notification kind {kind!r}")
     notification = Notification(member_id=member_id, kind=kind, url=url, urgent=urgent, params=params)
     session.add(notification)
+    member = session.get(Member, member_id)
+    due = preferences.hold_until(session, member, utcnow(), urgent=urgent)
+    for channel in preferences.wanted_channels(session, member, kind):
+        session.add(Delivery(notification=notification, channel=channel, not_before=due))
     return notification
 
 

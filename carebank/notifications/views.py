@@ -2,12 +2,15 @@
 count in every page's header."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from carebank.core.commit import committed
 from carebank.core.extensions import db
+from carebank.notifications import preferences
 from carebank.notifications import services as notifications
+from carebank.notifications.forms import KIND_LABELS, PreferencesForm
 from carebank.web import safe_next_url, saving
 from carebank.web.forms import EmptyForm
 
@@ -46,3 +49,21 @@ def read_all():
         with saving(form):
             notifications.mark_read(db.session, current_user, everything=True)
     return redirect(url_for(".inbox"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Which kinds go to this member's phone and e-mail, and their quiet hours."""
+    form = PreferencesForm()
+    chosen = preferences.preferences_of(db.session, current_user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            preferences.update_preferences(db.session, current_user, form.wanted(request.form))
+        if saved.ok:
+            flash(_("Your notification settings are saved."), "success")
+            return redirect(url_for(".settings"))
+    elif not form.is_submitted():
+        form.fill(chosen)
+    return render_template("notifications/settings.html", form=form, chosen=chosen,
+                           kinds=KIND_LABELS), 400 if form.errors else 200
