@@ -298,3 +298,40 @@ def test_quiet_hours_hold_what_is_not_urgent_until_the_morning(session, owner):
     assert hold_until(session, owner, midday) == midday
     early = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)  # 06:00 the next morning in Seoul
     assert hold_until(session, owner, early) == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+
+
+# ---- the centre's call list --------------------------------------------------------------------
+
+
+@pytest.fixture
+def rita(session, coordinator):
+    from carebank.members.services import register_resident
+
+    resident = register_resident(session, coordinator, name="Rita Resident", consent_note="Signed form",
+                                 phone="010-5555-1234")
+    session.commit()
+    return resident
+
+
+def test_the_call_list_shows_what_a_resident_without_email_should_hear_until_ticked_off(
+        app, session, rita, helper, make_post, console, make_centre, make_member):
+    exchanges.respond(session, helper, make_post(rita, title="Walk to the clinic").id)
+    session.commit()
+    page = console.get("/console/calls").get_data(as_text=True)
+    assert "Rita Resident" in page and "010-5555-1234" in page
+    assert "Park Min-su responded to “Walk to the clinic”." in page
+
+    elsewhere = make_member("Dave", role=Role.COORDINATOR, centre_id=make_centre("Far").id)
+    other = logged_in(app, elsewhere)
+    assert "Rita Resident" not in other.get("/console/calls").get_data(as_text=True)
+    assert other.post(f"/console/calls/{rita.id}").status_code == 302
+    assert "Rita Resident" in console.get("/console/calls").get_data(as_text=True)  # not theirs to tick
+
+    assert console.post(f"/console/calls/{rita.id}").status_code == 302
+    assert "Rita Resident" not in console.get("/console/calls").get_data(as_text=True)
+
+
+def test_members_with_email_are_not_on_the_call_list(session, owner, helper, make_post, console):
+    exchanges.respond(session, helper, make_post(owner).id)
+    session.commit()
+    assert "김순자" not in console.get("/console/calls").get_data(as_text=True)

@@ -14,8 +14,10 @@ from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.dashboard import services as waiting
 from carebank.dashboard.forms import RecordVisitForm
+from carebank.notifications import services as notifications
 from carebank.web import saving
 from carebank.web.console import bp
+from carebank.web.forms import EmptyForm
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,21 @@ def waiting_record(exchange_id: int):
             return redirect(url_for(".waiting"))
         status = saved.error.status
     return render_template("console/disputes/record.html", exchange=exchange, form=form), status
+
+
+@bp.route("/calls")
+def calls():
+    """The call list: what each member without e-mail should be told, to phone or to print."""
+    return render_template("console/calls.html", calls=notifications.call_list(db.session, current_user),
+                           form=EmptyForm())
+
+
+@bp.route("/calls/<id:member_id>", methods=["POST"])
+def call_done(member_id: int):
+    form = EmptyForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            notifications.tick_off(db.session, current_user, member_id)
+        if saved.ok:
+            flash(_("Ticked off: they have been told."), "success")
+    return redirect(url_for(".calls"))

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from carebank.core.converters import MAX_ID
+from carebank.centres.services import manages, require_coordinator, scope_filter
+from carebank.core.converters import MAX_ID, by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import NotFound, ValidationFailed
 from carebank.members.models import Member, Role
@@ -105,3 +106,43 @@ def _valid_ids(ids) -> list[int]:
             isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids):
         raise ValidationFailed(message, fields={"ids": message})
     return ids
+
+
+@dataclass(frozen=True)
+class Call:
+    """A member the centre should phone or hand a printed sheet, with what to tell them."""
+
+    member: Member
+    items: list[tuple[Delivery, InboxItem]]
+
+
+def call_list(session: Session, coordinator: Member) -> list[Call]:
+    """What each member of the centre without e-mail (a resident who may have only a card)
+    should be told and has not been yet, oldest first, one entry per member."""
+    require_coordinator(coordinator)
+    rows = session.execute(
+        sa.select(Delivery, Notification, Member).select_from(Delivery)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Member, Member.id == Notification.member_id)
+        .where(Delivery.channel == "call", Delivery.status == "queued", scope_filter(coordinator))
+        .order_by(Member.name, Member.id, Notification.id)
+    )
+    calls: dict[int, Call] = {}
+    for delivery, notification, member in rows:
+        call = calls.setdefault(member.id, Call(member, []))
+        call.items.append((delivery, InboxItem(notification, *words(notification.kind, notification.params))))
+    return list(calls.values())
+
+
+def tick_off(session: Session, coordinator: Member, member_id, *, now: datetime | None = None) -> int:
+    """The coordinator has told the member everything on their list: those deliveries are sent."""
+    member = by_id(session, Member, member_id)
+    if member is None or not manages(coordinator, member):
+        raise NotFound(_l("That member does not exist."), code="member_not_found")
+    due = sa.select(Delivery.id).join(Notification).where(
+        Notification.member_id == member.id, Delivery.channel == "call", Delivery.status == "queued")
+    result = session.execute(
+        sa.update(Delivery).where(Delivery.id.in_(due))
+        .values(status="sent", sent_at=now or utcnow(), attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
