@@ -12,6 +12,7 @@ from carebank.cards import services as cards
 from carebank.cards.models import CardStatus
 from carebank.checkins.models import CardCheckin, CheckinConsent, CheckinStatus
 from carebank.core.database import utcnow
+from carebank.core.errors import NotAllowed
 from carebank.dashboard import services as waiting
 from carebank.disputes import services as disputes
 from carebank.disputes.models import DisputeStatus
@@ -121,3 +122,39 @@ def test_member_is_refused_and_visitor_sent_to_log_in(app, client, make_member):
     assert logged_in(app, make_member("Plain member")).get("/console/").status_code == 403
     response = client.get("/console/")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_unanswered_responses_are_those_waiting_more_than_48_hours(
+        session, coordinator, make_member, make_exchange, make_centre):
+    now = utcnow()
+
+    elsewhere = make_centre("Distant Centre")
+
+    def response(hours_ago, accepted=False, **centre):
+        made = make_exchange(make_member(**centre), make_member(**centre), accepted=accepted)
+        made.created_at = now - timedelta(hours=hours_ago)
+        session.commit()
+        return made
+
+    old, fresh = response(49), response(47)
+    response(60, accepted=True)  # answered
+    response(72, centre_id=elsewhere.id)  # another centre's
+
+    assert [e.id for e in waiting.unanswered_responses(session, coordinator, now)] == [old.id]
+    assert [e.id for e in waiting.unanswered_responses(session, coordinator, now, hours=46)] == [
+        old.id, fresh.id]
+    with pytest.raises(NotAllowed):
+        waiting.unanswered_responses(session, make_member(), now)
+
+
+def test_a_response_unanswered_for_two_days_shows_on_the_dashboard_and_the_waiting_page(
+        app, session, coordinator, make_member, make_exchange):
+    old = make_exchange(make_member("Park"), make_member("Kim"), accepted=False)
+    old.created_at = utcnow() - timedelta(hours=49)
+    session.commit()
+    assert waiting.dashboard_counts(session, coordinator).responses_unanswered == 1
+    console = logged_in(app, coordinator)
+    assert re.search(r'<span class="tile-count">1</span> <span class="tile-label">Responses unanswered',
+                     console.get("/console/").get_data(as_text=True))
+    page = console.get("/console/waiting").get_data(as_text=True)
+    assert "Responses unanswered for 2 days" in page and old.post.title in page

@@ -34,6 +34,7 @@ def tiles(counts: waiting.DashboardCounts) -> list[Tile]:
         Tile(counts.disputes_open, _l("Problems reported"), "console.disputes", True),
         Tile(counts.cards_locked, _l("Locked cards"), "console.cards", True),
         Tile(counts.exchanges_waiting, _l("Exchanges waiting for confirmation"), "console.waiting"),
+        Tile(counts.responses_unanswered, _l("Responses unanswered for 2 days"), "console.waiting"),
         Tile(counts.needs_unmatched, _l("Needs without a match for %(days)s days",
                                         days=waiting.UNMATCHED_DAYS), "console.reports"),
         Tile(counts.new_members, _l("New members this week"), "console.members"),
@@ -58,7 +59,8 @@ def dashboard():
 @bp.route("/waiting", endpoint="waiting")
 def waiting_list():
     return render_template("console/disputes/waiting.html",
-                           waiting=waiting.exchanges_waiting(db.session, current_user))
+                           waiting=waiting.exchanges_waiting(db.session, current_user),
+                           unanswered=waiting.unanswered_responses(db.session, current_user))
 
 
 @bp.route("/waiting/<id:exchange_id>", methods=["GET", "POST"])

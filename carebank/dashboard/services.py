@@ -30,6 +30,7 @@ from carebank.posts.models import Post, PostKind, PostStatus
 
 UNMATCHED_DAYS = 7  # a need still open after a week needs the centre's help
 NEW_MEMBER_DAYS = 7
+UNANSWERED_AFTER_HOURS = 48  # a response the post's owner has left unanswered this long
 REASON_MAX_LENGTH = ledger.MEMO_MAX_LENGTH  # the reason becomes the visit's memo
 
 
@@ -47,6 +48,7 @@ class DashboardCounts:
     needs_unmatched: int
     new_members: int
     cards_locked: int
+    responses_unanswered: int = 0
 
 
 def _no_standing_visit():
@@ -131,6 +133,7 @@ def dashboard_counts(session: Session, coordinator: Member, *,
         "needs_unmatched": _count(Post, *_unmatched_needs(coordinator, now)),
         "new_members": _count(Member, scope_filter(coordinator),
                               Member.created_at >= now - timedelta(days=NEW_MEMBER_DAYS)),
+        "responses_unanswered": _count(Exchange, *_unanswered(coordinator, now)),
         "cards_locked": _count(MemberCard, MemberCard.locked_at.is_not(None),
                                MemberCard.status == CardStatus.ACTIVE,
                                _card_holder_in_scope(coordinator, MemberCard.id)),
@@ -164,3 +167,22 @@ def _unmatched_needs(coordinator: Member, now: datetime) -> tuple:
     return (Post.kind == PostKind.NEED, Post.status == PostStatus.OPEN,
             Post.expires_at > now, Post.created_at <= now - timedelta(days=UNMATCHED_DAYS),
             ~accepted, Post.member_id.in_(owners))
+
+
+def unanswered_responses(session: Session, coordinator: Member, now: datetime | None = None,
+                         hours: int = UNANSWERED_AFTER_HOURS) -> list[Exchange]:
+    """The centre's responses still waiting for the post owner's answer after `hours`, oldest
+    first (for the centre to give the owner a call)."""
+    require_coordinator(coordinator)
+    return list(session.scalars(
+        sa.select(Exchange)
+        .options(selectinload(Exchange.post), selectinload(Exchange.provider),
+                 selectinload(Exchange.receiver))
+        .where(*_unanswered(coordinator, now or utcnow(), hours))
+        .order_by(Exchange.created_at, Exchange.id)
+    ))
+
+
+def _unanswered(coordinator: Member, now: datetime, hours: int = UNANSWERED_AFTER_HOURS) -> tuple:
+    return (Exchange.status == ExchangeStatus.PROPOSED, Exchange.created_at < now - timedelta(hours=hours),
+            exchange_scope(coordinator))

@@ -8,7 +8,6 @@ exchange does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from carebank.audit import services as audit
 from carebank.audit.models import AuditEntry
-from carebank.centres.services import exchange_scope, manages, manages_exchange, require_coordinator
+from carebank.centres.services import manages, manages_exchange
 from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
@@ -28,7 +27,6 @@ from carebank.messages.models import BODY_MAX_LENGTH, ExchangeMessage, PhoneShar
 from carebank.notifications import events
 
 ENDED = (ExchangeStatus.DECLINED, ExchangeStatus.CANCELLED)
-UNANSWERED_AFTER_HOURS = 48
 
 # One tap sends these, in the writer's language (each is stored as the text they saw).
 QUICK_REPLIES = (
@@ -233,19 +231,3 @@ def phone_of_partner(session: Session, viewer: Member, exchange: Exchange) -> st
     if not partner.phone or not _shared(session, exchange.id, partner.id):
         return None
     return partner.phone
-
-
-def unanswered_responses(session: Session, coordinator: Member, now: datetime | None = None,
-                         hours: int = UNANSWERED_AFTER_HOURS) -> list[Exchange]:
-    """The centre's responses still waiting for the post owner's answer after `hours`, oldest
-    first (for the centre to give the owner a call)."""
-    require_coordinator(coordinator)
-    cutoff = (now or utcnow()) - timedelta(hours=hours)
-    return list(session.scalars(
-        sa.select(Exchange)
-        .options(selectinload(Exchange.post), selectinload(Exchange.provider),
-                 selectinload(Exchange.receiver))
-        .where(Exchange.status == ExchangeStatus.PROPOSED, Exchange.created_at < cutoff,
-               exchange_scope(coordinator))
-        .order_by(Exchange.created_at, Exchange.id)
-    ))
