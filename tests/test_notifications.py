@@ -335,3 +335,20 @@ def test_members_with_email_are_not_on_the_call_list(session, owner, helper, mak
     exchanges.respond(session, helper, make_post(owner).id)
     session.commit()
     assert "김순자" not in console.get("/console/calls").get_data(as_text=True)
+
+
+def test_an_owner_hears_once_that_their_open_post_ends_in_three_days(session, owner, make_post):
+    from datetime import timedelta
+
+    from carebank.core.database import utcnow
+    from carebank.notifications.events import posts_expiring
+
+    ending, later = make_post(owner, title="Ending"), make_post(owner, title="Later")
+    now = utcnow()
+    ending.expires_at = now + timedelta(days=2)
+    later.expires_at = now + timedelta(days=10)
+    session.commit()
+    assert posts_expiring(session, now) == 1
+    session.commit()
+    assert posts_expiring(session, now + timedelta(hours=1)) == 0  # told once
+    assert kinds_of(session, owner) == ["post_expiring"]

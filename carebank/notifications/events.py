@@ -2,12 +2,17 @@
 same transaction, so the notification stands or falls with the change."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carebank.exchanges.models import Exchange
 from carebank.ledger.models import Account, Transaction
 from carebank.members.models import Member
+from carebank.notifications.models import Notification
 from carebank.notifications.services import notify, notify_centre
+from carebank.posts.models import Post, PostStatus
 
 LEDGER_PAGE = "/ledger/"
 
@@ -84,3 +89,22 @@ def dispute_settled(session: Session, exchange: Exchange, resolution: str) -> No
 def checkin_waiting(session: Session, carer: Member, resident: Member) -> None:
     notify_centre(session, resident.centre_id, "checkin_waiting", url="/console/checkins",
                   except_id=carer.id, carer=carer.name, name=resident.name)
+
+
+EXPIRY_NOTICE = timedelta(days=3)
+
+
+def posts_expiring(session: Session, now: datetime) -> int:
+    """Tell each owner of an open post that ends within 3 days, once per post (a periodic task
+    calls this; a post already told about has its notification, found by its page)."""
+    told = sa.select(Notification.id).where(
+        Notification.kind == "post_expiring", Notification.member_id == Post.member_id,
+        Notification.url == sa.literal("/posts/") + sa.cast(Post.id, sa.String))
+    ending = session.scalars(sa.select(Post).where(
+        Post.status == PostStatus.OPEN, Post.expires_at > now, Post.expires_at <= now + EXPIRY_NOTICE,
+        ~sa.exists(told)))
+    count = 0
+    for post in ending:
+        notify(session, post.member_id, "post_expiring", url=f"/posts/{post.id}", title=post.title)
+        count += 1
+    return count

@@ -25,6 +25,7 @@ KIND_LABELS = {
     "transaction_reversed": _l("A correction by the centre"),
     "dispute_opened": _l("A problem reported"),
     "dispute_settled": _l("A problem settled by the centre"),
+    "post_expiring": _l("My post ending soon"),
     "checkin_waiting": _l("A card check-in to approve (centre staff)"),
 }
 
