@@ -70,10 +70,10 @@ def _invalid(field: str, message) -> ValidationFailed:
     return ValidationFailed(message, fields={field: message})
 
 
-def wanted_channels(session: Session, member: Member, kind: str) -> list[str]:
+def wanted_channels(session: Session, member: Member, kind: str, chosen: dict | None = None) -> list[str]:
     """Where this notification goes besides the inbox. A member without e-mail (a resident the
     centre registered, who may have only a card) is on the centre's call list."""
-    chosen = preferences_of(session, member)
+    chosen = chosen or preferences_of(session, member)
     channels = [c for c in CHANNELS if chosen[c][kind] and (c != "email" or member.email)]
     if not member.email:
         channels.append("call")
@@ -88,11 +88,12 @@ def member_zone(member: Member) -> ZoneInfo:
         return ZoneInfo(default)
 
 
-def hold_until(session: Session, member: Member, now: datetime, *, urgent: bool = False) -> datetime:
+def hold_until(session: Session, member: Member, now: datetime, *, urgent: bool = False,
+               chosen: dict | None = None) -> datetime:
     """When a notification may go out: now, or the end of the member's quiet hours."""
     if urgent:
         return now
-    hours = preferences_of(session, member)["quiet_hours"]
+    hours = (chosen or preferences_of(session, member))["quiet_hours"]
     start, end = (time.fromisoformat(hours["start"]), time.fromisoformat(hours["end"]))
     local = now.astimezone(member_zone(member))
     if not _is_quiet(local.time(), start, end):

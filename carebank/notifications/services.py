@@ -33,8 +33,9 @@ def notify(session: Session, member_id: int, kind: str, *, url: str = "", urgent
     notification = Notification(member_id=member_id, kind=kind, url=url, urgent=urgent, params=params)
     session.add(notification)
     member = session.get(Member, member_id)
-    due = preferences.hold_until(session, member, utcnow(), urgent=urgent)
-    for channel in preferences.wanted_channels(session, member, kind):
+    chosen = preferences.preferences_of(session, member)
+    due = preferences.hold_until(session, member, utcnow(), urgent=urgent, chosen=chosen)
+    for channel in preferences.wanted_channels(session, member, kind, chosen):
         session.add(Delivery(notification=notification, channel=channel, not_before=due))
     return notification
 
