@@ -3,19 +3,22 @@ redirect off the site, no unsafe request without its CSRF token, HSTS and Secure
 over HTTPS (and only plain HTTP to this machine without them), and the proxy's word taken
 only when we say so."""
 import re
+from datetime import timedelta
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from conftest import PASSWORD, CsrfClient, logged_in
 from flask import url_for
 from test_route_authorisation import database_state, world  # noqa: F401 (a fixture)
 
 from carebank import create_app
+from carebank.core.database import utcnow
 from carebank.core.extensions import db
 from carebank.core.security import STRICT_TRANSPORT_SECURITY
 from carebank.ledger.models import Transaction
-from carebank.members.models import Role
+from carebank.members.models import LoginSession, Role
 from config import TestConfig
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -310,3 +313,101 @@ def test_secure_cookies_can_be_turned_off_for_plain_http_on_a_lan(app, make_memb
 
 def test_the_tests_run_with_the_production_cookie_policy(app):
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+# ---- a login ends on the server: copies of its cookies stop working -------------------------
+
+
+def copy_of(app, client, *names: str) -> CsrfClient:
+    """Another browser holding copies of these cookies of `client` (say, taken off a shared phone)."""
+    thief = app.test_client()
+    for name in names:
+        thief.set_cookie(name, cookie_value(client, name))
+    return thief
+
+
+def remembered_login(app, member) -> CsrfClient:
+    client = app.test_client()
+    client.post("/login", data={"email": member.email, "password": PASSWORD, "remember": "y"})
+    assert cookie_value(client, "remember_token")
+    return client
+
+
+@pytest.mark.parametrize("log_out", [web_logout, api_logout])
+def test_a_copied_session_cookie_stops_working_after_logout(app, client, make_member, log_out):
+    client.login(make_member())
+    copy = copy_of(app, client, "session")
+    assert copy.get("/api/v1/me").status_code == 200
+
+    log_out(client)
+
+    assert copy.get("/api/v1/me").status_code == 401
+
+
+def test_a_copied_remember_cookie_stops_working_after_logout(app, make_member):
+    phone = remembered_login(app, make_member())
+    copy = copy_of(app, phone, "remember_token")  # no session cookie: the remember-me cookie logs in
+    assert copy.get("/api/v1/me").status_code == 200
+    copy.delete_cookie("session")
+
+    phone.post("/logout")
+
+    assert copy.get("/api/v1/me").status_code == 401
+
+
+def test_logging_out_on_one_phone_leaves_the_other_logged_in(app, make_member):
+    member = make_member()
+    phone, tablet = logged_in(app, member), remembered_login(app, member)
+
+    phone.delete("/api/v1/session")
+
+    assert phone.get("/api/v1/me").status_code == 401
+    assert tablet.get("/api/v1/me").status_code == 200
+
+
+def test_a_password_change_ends_every_other_login_and_copied_cookies(app, make_member):
+    member = make_member()
+    phone, other_phone = logged_in(app, member), remembered_login(app, member)
+    copied_session = copy_of(app, other_phone, "session")
+    copied_remember = copy_of(app, other_phone, "remember_token")
+
+    changed = phone.post("/profile/password", data={"current_password": PASSWORD, "new_password": "a new password"})
+
+    assert changed.status_code == 302
+    assert phone.get("/api/v1/me").status_code == 200  # the phone that changed it stays logged in
+    for ended in (other_phone, copied_session, copied_remember):
+        assert ended.get("/api/v1/me").status_code == 401
+
+
+def test_a_cookie_naming_a_bare_member_id_no_longer_logs_in(client, make_member):
+    """Cookies from before logins were kept on the server carried the member number."""
+    member = make_member()
+    with client.session_transaction() as forged:
+        forged["_user_id"], forged["_fresh"] = str(member.id), True
+
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_deactivated_member_stays_logged_out_after_being_reactivated(app, console, make_member):
+    member = make_member()
+    phone = remembered_login(app, member)
+
+    console.post(f"/console/members/{member.id}/deactivate", data={"reason": "moved away"})
+    console.post(f"/console/members/{member.id}/reactivate")
+
+    assert phone.get("/api/v1/me").status_code == 401
+    assert logged_in(app, member).get("/api/v1/me").status_code == 200  # a new login works
+
+
+def test_a_login_older_than_its_cookies_can_live_is_forgotten_at_the_next_login(app, session, make_member):
+    member = make_member()
+    with time_machine.travel(utcnow() - timedelta(days=400), tick=False):
+        logged_in(app, member)
+    kept = logged_in(app, member)
+
+    logged_in(app, member)
+
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count()).select_from(LoginSession)
+                          .where(LoginSession.member_id == member.id)) == 2
+    assert kept.get("/api/v1/me").status_code == 200

@@ -156,6 +156,8 @@ def request_schemas(policy: Policy) -> dict:
         "Gift": request_shape({"to_member_id": member_id, "minutes": minutes(policy.max_minutes), "memo": memo},
                               ["to_member_id", "minutes"]),
         "Donation": request_shape({"minutes": minutes(policy.max_minutes), "memo": memo}, ["minutes"]),
+        "ResetRequest": request_shape({"email": text(254)}, ["email"]),
+        "NewPassword": request_shape({"password": text(minLength=members.PASSWORD_MIN_LENGTH)}, ["password"]),
         "Grant": request_shape({
             "to_member_id": member_id, "minutes": minutes(policy.max_minutes),
             "memo": text(ledger.MEMO_MAX_LENGTH, pattern=NOT_BLANK, description="The reason, shown to the member."),
@@ -170,7 +172,8 @@ ERRORS = {
     "403": "Not allowed for this member.",
     "404": "No such thing (or an id out of range).",
     "409": "The state does not allow it: already done, ended, or the balance floor (insufficient_balance).",
-    "410": "The confirmation code has expired (code_expired).",
+    "410": "The confirmation code has expired (code_expired), or the password reset link was used (reset_used) "
+           "or has expired (reset_expired).",
     "422": "The Idempotency-Key was already used for a different request.",
     "429": "Too many tries: wait Retry-After seconds (too_many_requests).",
     "503": "The database is busy or full: nothing was saved; retry after Retry-After seconds (try_again).",
@@ -283,6 +286,24 @@ def session_paths() -> dict:
     }
 
 
+def reset_paths() -> dict:
+    token = {"name": "token", "in": "path", "required": True, "schema": text(minLength=1),
+             "description": "The token at the end of the mailed link."}
+    return {
+        "/password-resets": {
+            "post": op("Ask for a password reset link by mail",
+                       {202: {"description": "Accepted, whether or not the address belongs to a member: if "
+                                             "it does, a single-use link valid for one hour is mailed."}},
+                       "400 429", security=MEMBER_CSRF, body=json_body("ResetRequest")),
+        },
+        "/password-resets/{token}": {
+            "post": op("Set a new password with a reset link",
+                       {204: {"description": "The password is set; every login of the member has ended."}},
+                       "400 404 410", security=MEMBER_CSRF, body=json_body("NewPassword"), parameters=[token]),
+        },
+    }
+
+
 def post_paths() -> dict:
     post_id = path_id("post_id")
     filters = [
@@ -388,7 +409,7 @@ def ledger_paths() -> dict:
 
 def describe(policy: Policy) -> dict:
     """The whole OpenAPI document for this bank's policy (its minutes limits)."""
-    paths = {**session_paths(), **post_paths(), **exchange_paths(policy), **ledger_paths()}
+    paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **ledger_paths()}
     spec_path = {"get": {"summary": "This description", "security": [], "responses": {
         "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
     return {

@@ -38,6 +38,7 @@ ACTION_SENTENCES = {
     "centre.create": _l("%(actor)s created a centre"),
     "centre.edit": _l("%(actor)s changed a centre"),
     "member.role": _l("%(actor)s changed the centre or role of %(member)s"),
+    "member.reset": _l("%(actor)s sent a password reset link to %(member)s"),
 }
 VETTING_SENTENCE = _l("%(actor)s set the carer check of %(member)s to “%(status)s”")
 

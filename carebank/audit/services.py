@@ -13,7 +13,7 @@ ACTIONS = (
     "member.pin", "post.create", "post.close", "exchange.respond", "exchange.accept",
     "exchange.decline", "exchange.cancel", "pool.grant", "transaction.reverse", "card.issue",
     "card.block", "card.unlock", "checkin.approve", "checkin.reject", "dispute.settle",
-    "visit.record", "centre.create", "centre.edit", "member.role",
+    "visit.record", "centre.create", "centre.edit", "member.role", "member.reset",
 )
 
 

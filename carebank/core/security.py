@@ -9,12 +9,17 @@ test checks every template); JS is configured through data- attributes instead.
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import flask
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from carebank.core.database import utcnow
+from carebank.core.extensions import db
+from carebank.members import services as members
 
 # Each directive with why its sources are needed; default-src covers anything not listed.
 # Sources the brief's first draft had and the app does not use are left out on purpose:
@@ -88,32 +93,52 @@ def plain_http_to_this_machine() -> bool:
         return False
 
 
-# Session rotation. Flask's session is the signed cookie itself, not an id pointing at server
-# state, so "rotating" it means: start the logged-in session empty instead of adding the login
-# to whatever the browser sent. A session someone planted before the login (on a shared phone,
-# or by a cookie set from a sibling domain) then carries nothing into it — above all not its
-# CSRF secret, which that person would know — and the cookie value changes. What survives a
-# login lives elsewhere: the language in its own cookie, the next page in the URL.
+# Session rotation. Flask's session is the signed cookie itself, so "rotating" it means:
+# start the logged-in session empty instead of adding the login to whatever the browser sent.
+# A session someone planted before the login (on a shared phone, or by a cookie set from a
+# sibling domain) then carries nothing into it — above all not its CSRF secret, which that
+# person would know — and the cookie value changes. What survives a login lives elsewhere:
+# the language in its own cookie, the next page in the URL.
+#
+# Each login is also a row on the server (members.models.LoginSession): the cookies carry its
+# random token, never the member number, and the user loader accepts a token only while its
+# row exists. Logging out deletes the row, so a copy of the session or remember-me cookie
+# taken before stops working too; a password change ends the member's other logins, a reset
+# and a deactivation all of them.
 #
 # Flask-Login's session protection stays "basic" (a session whose address or browser changed
 # is marked not fresh). "strong" would log a member out whenever their phone moves between
 # Wi-Fi and mobile data, which on a carer's rounds is all day; nothing here asks for a
 # fresh login, so "basic" costs nothing.
-#
-# What this cannot do: nothing is kept on the server to revoke, so a copy of a logged-in
-# session cookie still works after logout for up to PERMANENT_SESSION_LIFETIME (31 days from
-# its signing), and a copied remember-me cookie for as long as the secret key stays.
 
 
 def start_session(member, *, remember: bool = False) -> None:
-    """Log the member in on a new, empty session."""
+    """Log the member in on a new, empty session, recorded as a new login (flushed; the
+    caller's commit point commits it)."""
     session.clear()
     g.pop("csrf_token", None)  # Flask-WTF keeps this request's token here; it signed the old secret
+    member.login_token = members.open_login(db.session, member, forget_before=utcnow() - _longest_cookie_life())
     login_user(member, remember=remember)
 
 
+def _longest_cookie_life() -> timedelta:
+    """How long a login's cookies can stay valid: a session cookie's signature expires after
+    PERMANENT_SESSION_LIFETIME, a remember-me cookie after REMEMBER_COOKIE_DURATION (Flask-Login:
+    a year). An older login is dead and its row can go."""
+    remember = current_app.config.get("REMEMBER_COOKIE_DURATION") or timedelta(days=365)
+    remember = remember if isinstance(remember, timedelta) else timedelta(seconds=int(remember))
+    return max(remember, current_app.permanent_session_lifetime)
+
+
+def current_login() -> str | None:
+    """The token of this request's login (from the session, or the remember-me cookie that
+    Flask-Login has just turned into one), or None."""
+    return session.get("_user_id")
+
+
 def end_session() -> None:
-    """Log out and forget everything the session held."""
+    """Log out: end this login on the server (flushed) and forget everything the session held."""
+    members.end_login(db.session, current_login())
     session.clear()
     g.pop("csrf_token", None)
     logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie

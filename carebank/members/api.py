@@ -1,7 +1,7 @@
 """API v1: the session, sign-up, the member's own profile and public member objects."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import after_this_request, jsonify
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -11,6 +11,7 @@ from carebank.api.handler import body, created, login_required, text
 from carebank.core import rate_limits
 from carebank.core.extensions import db
 from carebank.core.security import end_session, start_session
+from carebank.members import reset_mail, resets
 from carebank.members import services as members
 from carebank.web.pwa import CLEAR_SITE_DATA
 
@@ -26,7 +27,7 @@ def get_session():
 def log_in():
     data = body()
     member = members.log_in(db.session, text(data, "email"), text(data, "password"))
-    start_session(member)
+    start_session(member)  # committed with the rehashed password, if any, by the blueprint
     return jsonify({"member": out.member(member)})
 
 
@@ -69,3 +70,24 @@ def update_me():
 @login_required
 def get_member(member_id: int):
     return jsonify({"member": out.member(members.get_member(db.session, member_id))})
+
+
+@api.post("/password-resets")
+@reset_mail.limited
+def request_password_reset():
+    """202 whether or not the address is a member's; the link is mailed after the commit."""
+    issued = resets.request_reset(db.session, text(body(), "email"))
+    if issued:
+        mail = reset_mail.reset_mail(*issued)
+
+        @after_this_request
+        def send(response):  # runs once the blueprint has committed the route's work
+            reset_mail.send(mail)
+            return response
+    return "", 202
+
+
+@api.post("/password-resets/<token>")
+def complete_password_reset(token: str):
+    resets.complete_reset(db.session, token, text(body(), "password"))
+    return "", 204

@@ -24,7 +24,7 @@ from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
-from carebank.members import on_behalf
+from carebank.members import on_behalf, reset_mail, resets
 from carebank.members.forms import (
     MEMBER_FILTERS,
     ROLE_LABELS,
@@ -224,6 +224,20 @@ def _run(action) -> bool:
     with _saving_quietly() as saved:
         action()
     return saved.ok
+
+
+@bp.route(f"{MEMBER}/password-reset", methods=["POST"])
+def member_password_reset(member_id: int):
+    """Mail the member a link to set a new password (for a member who forgot theirs)."""
+    member = _managed(member_id)
+    made = []  # the mail, made before the commit and sent after it
+    if _run(lambda: made.append(reset_mail.reset_mail(*resets.coordinator_reset(db.session, current_user, member)))):
+        if reset_mail.send(made[0]):
+            flash(_("A link to set a new password is on its way to %(email)s. It works for one hour.",
+                    email=member.email), "success")
+        else:
+            flash(_("The link could not be mailed just now. Please try again in a moment."), "error")
+    return redirect(url_for(".member_detail", member_id=member_id))
 
 
 @bp.route(f"{MEMBER}/posts/new", methods=["GET", "POST"])

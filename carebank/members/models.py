@@ -65,6 +65,16 @@ class Member(UserMixin, Base):
     account: Mapped[Account] = relationship(back_populates="member", uselist=False)
     centre: Mapped[Centre | None] = relationship()
 
+    # Not a column: core.security.start_session puts the new login's token here just before
+    # login_user, so Flask-Login writes that token, not the member number, into the session
+    # and remember-me cookies (and the user loader finds the login by it).
+    login_token = None
+
+    def get_id(self) -> str:
+        """The token of the login being started; otherwise the member number (what
+        per-member rate limits count by)."""
+        return self.login_token or str(self.id)
+
     @property
     def is_active(self) -> bool:
         # Flask-Login refuses to log in an inactive member.
@@ -94,3 +104,41 @@ class Member(UserMixin, Base):
     @property
     def balance_minutes(self) -> int:
         return self.account.balance_minutes if self.account else 0
+
+
+class LoginSession(Base):
+    """One logged-in phone or browser. Its random token is the Flask-Login id that the session
+    and remember-me cookies carry (only its SHA-256 is stored), so deleting the row ends that
+    login wherever a copy of its cookies went."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A single-use link that sets a new password, mailed to the member (asked by them, or by
+    a coordinator of their centre: `requested_by_id`). Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+
+    @property
+    def is_used(self) -> bool:
+        return self.used_at is not None
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at

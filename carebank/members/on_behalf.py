@@ -88,8 +88,9 @@ def set_vetting(session: Session, coordinator: Member, member: Member, status, n
 
 
 def deactivate(session: Session, coordinator: Member, member: Member, reason="") -> Member:
-    """Stop a member: they cannot log in, and their open posts close (answers not yet
-    accepted are cancelled). Nothing is deleted; the ledger keeps their history."""
+    """Stop a member: their logins end and they cannot log in, and their open posts close
+    (answers not yet accepted are cancelled). Nothing else is deleted; the ledger keeps their
+    history."""
     check_scope(coordinator, member)
     if member.id == coordinator.id:
         raise NotAllowed(_l("You cannot deactivate yourself."), code="self_deactivation")
@@ -97,6 +98,7 @@ def deactivate(session: Session, coordinator: Member, member: Member, reason="")
         raise Conflict(_l("This member is already deactivated."), code="already_deactivated")
     reason = _note(reason, "reason")
     member.deactivated_at = utcnow()
+    members.end_logins(session, member)  # reactivating them later brings back no old login
     open_posts = session.scalars(
         sa.select(Post.id).where(Post.member_id == member.id, Post.status == PostStatus.OPEN)
     ).all()

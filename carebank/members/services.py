@@ -1,7 +1,10 @@
 """Members: signing up, logging in, profiles and roles."""
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import datetime
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -15,7 +18,7 @@ from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from carebank.core.passwords import hash_password, needs_rehash, verify_password
 from carebank.ledger.services import open_member_account
-from carebank.members.models import Member, Role, VettingStatus
+from carebank.members.models import LoginSession, Member, Role, VettingStatus
 
 PASSWORD_MIN_LENGTH = 8
 NAME_MAX_LENGTH = 80
@@ -196,13 +199,68 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
         member.timezone = timezone or None
 
 
-def change_password(session: Session, member: Member, current: str, new: str) -> None:
+def change_password(session: Session, member: Member, current: str, new: str, *,
+                    keep_login: str | None = None) -> None:
+    """Set a new password and end every other login of the member (a phone or a copied
+    cookie someone else holds); `keep_login` is the token of the login that changed it."""
     if not member.has_login or not verify_password(member.password_hash, current):
         message = _l("The current password is not right.")
         raise ValidationFailed(message, fields={"current_password": message})
-    _check_new_password(new, "new_password")
+    set_password(session, member, new, "new_password", keep_login=keep_login)
+
+
+def set_password(session: Session, member: Member, new, field: str, *, keep_login: str | None = None) -> None:
+    """Check and store a new password, ending every login of the member but `keep_login`."""
+    _check_new_password(new, field)
     member.password_hash = hash_password(new)
+    end_logins(session, member, keep=keep_login)
     session.flush()
+
+
+# Logins: one row per logged-in phone or browser (LoginSession), found by its token's hash.
+
+def token_hash(token: str) -> str:
+    """How a login or reset token is stored: its SHA-256, so a database copy logs no one in."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def open_login(session: Session, member: Member, *, forget_before: datetime | None = None) -> str:
+    """Record a new login of the member; its token (for the cookies) is returned once. Their
+    logins made before `forget_before`, whose cookies can no longer be valid, are deleted."""
+    if forget_before is not None:
+        session.execute(sa.delete(LoginSession).where(LoginSession.member_id == member.id,
+                                                      LoginSession.created_at < forget_before))
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(member_id=member.id, token_hash=token_hash(token)))
+    session.flush()
+    return token
+
+
+def member_of_login(session: Session, token: str | None) -> Member | None:
+    """The active member of the login with this token; None once the login has ended (logout,
+    password change or reset, deactivation) or for a cookie holding a bare member id (from
+    before logins were kept)."""
+    if not token:
+        return None
+    member = session.scalar(
+        sa.select(Member).join(LoginSession, LoginSession.member_id == Member.id)
+        .where(LoginSession.token_hash == token_hash(token))
+    )
+    return member if member is not None and member.is_active else None
+
+
+def end_login(session: Session, token: str | None) -> None:
+    """End one login (a logout): its cookies, and every copy of them, stop working."""
+    if token:
+        session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+
+
+def end_logins(session: Session, member: Member, *, keep: str | None = None) -> None:
+    """End every login of the member, except the one whose token is `keep`."""
+    query = sa.delete(LoginSession).where(LoginSession.member_id == member.id)
+    if keep:
+        query = query.where(LoginSession.token_hash != token_hash(keep))
+    session.execute(query)
 
 
 def get_member(session: Session, member_id: int) -> Member:

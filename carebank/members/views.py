@@ -3,19 +3,25 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from carebank.core import rate_limits
 from carebank.core.commit import committing
+from carebank.core.errors import DomainError
 from carebank.core.extensions import db
 from carebank.core.i18n import LANGUAGE_COOKIE
-from carebank.core.security import end_session, start_session
+from carebank.core.security import current_login, end_session, start_session
 from carebank.ledger import services as ledger
+from carebank.members import reset_mail, resets
 from carebank.members import services as members
 from carebank.members.forms import LoginForm, PasswordForm, ProfileForm, SignupForm
 from carebank.posts import services as posts
-from carebank.web import safe_next_url, saving
+from carebank.web import safe_next_url, saving, show_refusal
 from carebank.web.forms import EmptyForm
 from carebank.web.pwa import CLEAR_SITE_DATA
 
@@ -35,8 +41,8 @@ def signup():
                 password=form.password.data, neighbourhood=form.neighbourhood.data,
                 locale=request.cookies.get(LANGUAGE_COOKIE),
             )
-        if saved.ok:
             start_session(member)
+        if saved.ok:
             flash(_("Welcome, %(name)s! Post what you need or what you can offer.", name=member.name), "success")
             return redirect(url_for("posts.new"))
     return render_template("auth/signup.html", form=form), 400 if form.errors else 200
@@ -49,11 +55,11 @@ def login():
         return redirect(safe_next_url(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        # Committed: a password hash made the old way is replaced at login.
+        # Committed: the new login, and a password hash made the old way replaced.
         with committing(lambda error: form.password.errors.append(str(error.message))) as saved:
             member = members.log_in(db.session, form.email.data, form.password.data)
-        if saved.ok:
             start_session(member, remember=form.remember.data)
+        if saved.ok:
             return redirect(safe_next_url(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
@@ -62,7 +68,8 @@ def login():
 def logout():
     response = redirect(url_for("main.home"))
     if EmptyForm().validate_on_submit():
-        end_session()
+        with saving():
+            end_session()
         flash(_("You have logged out."), "success")
         response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA  # a shared phone keeps nothing of them
     return response
@@ -95,11 +102,69 @@ def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         with saving(form) as saved:
-            members.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
+            members.change_password(db.session, current_user, form.current_password.data, form.new_password.data,
+                                    keep_login=current_login())
         if saved.ok:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=ProfileForm(obj=current_user), password_form=form), 400
+
+
+# Password resets.
+
+RESET_SENT = _l("If that address belongs to a member, we have sent a link. It works for one hour.")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=members.PASSWORD_MIN_LENGTH)],
+                             description=_l("At least %(min)s characters.", min=members.PASSWORD_MIN_LENGTH))
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))])
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@reset_mail.limited
+def reset_request():
+    """Ask for a reset link; the answer is the same whether or not the address is a member's."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            issued = resets.request_reset(db.session, form.email.data)
+            mail = reset_mail.reset_mail(*issued) if issued else None
+        if saved.ok:
+            if mail:
+                reset_mail.send(mail)  # after the commit: the link works when it arrives
+            flash(str(RESET_SENT), "success")
+            return redirect(url_for("auth.reset_request"))
+    return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a new password with a link; a used or expired link is the error page (410)."""
+    reset = resets.usable_reset(db.session, token)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        with committing(lambda error: _gone_or_shown(error, form)) as saved:
+            resets.complete_reset(db.session, token, form.password.data)
+        if saved.ok:
+            flash(_("Your new password is set. Please log in with it."), "success")
+            return redirect(url_for("auth.login"))
+    page = render_template("auth/reset_password.html", form=form, member=reset.member)
+    # The link is a key while it works: its page stays out of every cache, the offline one too.
+    return page, 400 if form.errors else 200, {"Cache-Control": "no-store"}
+
+
+def _gone_or_shown(error: DomainError, form) -> None:
+    """A link used meanwhile (another tab, a double tap) is the error page; a refused password
+    is shown under its field."""
+    if error.status in (404, 410):
+        raise error
+    show_refusal(error, form)
 
 
 @bp.route("/members/<id:member_id>")

@@ -13,6 +13,7 @@ from carebank.core.commit import Outcome, committing
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db, login_manager
 from carebank.core.i18n import format_minutes, format_signed_minutes
+from carebank.members import services as members
 from carebank.members.models import Member
 from carebank.posts.categories import CATEGORIES, category_name
 
@@ -35,10 +36,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_member(member_id: str) -> Member | None:
-    member = db.session.get(Member, int(member_id)) if member_id.isdigit() else None
-    # A member the centre deactivated is logged out everywhere at their next request.
-    return member if member is not None and member.is_active else None
+def load_member(login_token: str) -> Member | None:
+    # The cookies carry a login's token: an ended login (logout, password change or reset)
+    # and a member the centre deactivated are logged out at their next request, copies of
+    # the cookies included.
+    return members.member_of_login(db.session, login_token)
 
 
 login_manager.login_view = "auth.login"
