@@ -29,6 +29,7 @@ from carebank.confirmations import services as confirmations  # noqa: E402
 from carebank.core.extensions import db  # noqa: E402
 from carebank.core.policy import current_policy  # noqa: E402
 from carebank.exchanges.models import Exchange, ExchangeStatus  # noqa: E402
+from carebank.members import services as members  # noqa: E402
 from carebank.members.models import Member  # noqa: E402
 from carebank.posts.models import Post, PostStatus  # noqa: E402
 
@@ -64,10 +65,11 @@ def main() -> int:
             newest = db.session.scalar(sa.select(Post.id).where(
                 Post.member_id == member.id, Post.status == PostStatus.OPEN).order_by(Post.id.desc()).limit(1))
             tokens = codes_to_redeem(db.session, member, 2 * args.requests) if args.confirm else []
-            member_id = member.id
+            login = members.open_login(db.session, member)  # the token a login's cookie carries
+            db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = str(member_id), True
+            session["_user_id"], session["_fresh"] = login, True
         csrf = client.get("/api/v1/session").get_json().get("csrf_token", "")
 
         def request(n: int):
