@@ -18,6 +18,7 @@ from carebank.core.database import utcnow
 from carebank.core.extensions import limiter
 from carebank.core.policy import Policy
 from carebank.exchanges.models import Exchange
+from carebank.members import resets
 from carebank.members.models import Role
 
 API = "/api/v1"
@@ -157,7 +158,10 @@ def test_a_journey_through_the_api_answers_as_documented(app, client, session, p
     confirm_visit(client, provider, session, policy, ok, exchange["id"])
     move_minutes(client, coordinator, ok, me["id"], provider.get(f"{API}/me").get_json()["member"]["id"])
     decline_cancel_and_close(client, provider, ok)
+    write_to_each_other(client, provider, stranger, ok, exchange["id"])
+    hear_about_it(client, ok)
     limited_logins(app, ok)
+    reset_a_password(client, session, ok)
     assert contract.seen == spec_operations(contract.spec)  # every operation was checked
 
 
@@ -252,3 +256,33 @@ def limited_logins(app, ok) -> None:
     visitor = app.test_client()
     ok(visitor.post(f"{API}/session", json={"email": "kim@example.org", "password": "guess"}), 401)
     ok(visitor.post(f"{API}/session", json={"email": "kim@example.org", "password": "guess again"}), 429)
+
+
+def reset_a_password(client, session, ok):
+    ok(client.post(f"{API}/password-resets", json={"email": 5}), 400)
+    ok(client.post(f"{API}/password-resets", json={"email": "nobody@example.org"}), 202)
+    ok(client.post(f"{API}/password-resets/not-a-link", json={"password": "a new password"}), 404)
+    _, token = resets.request_reset(session, "kim@example.org")
+    session.commit()
+    ok(client.post(f"{API}/password-resets/{token}", json={"password": "short"}), 400)
+    ok(client.post(f"{API}/password-resets/{token}", json={"password": "a new password"}), 204)
+    ok(client.post(f"{API}/password-resets/{token}", json={"password": "a new password"}), 410)
+
+
+def write_to_each_other(client, provider, stranger, ok, exchange_id: int) -> None:
+    thread = f"{API}/exchanges/{exchange_id}/messages"
+    ok(provider.post(thread, json={"body": "I'm on my way"}), 201)
+    ok(provider.post(thread, json={"body": " "}), 400)
+    ok(client.get(thread), 200)
+    ok(stranger.get(thread), 404)
+
+
+def hear_about_it(client, ok) -> None:
+    listed = ok(client.get(f"{API}/notifications?unread=1"), 200)
+    assert listed["unread_count"] >= 1
+    ok(client.post(f"{API}/notifications/read", json={"ids": [listed["notifications"][0]["id"]]}), 204)
+    ok(client.post(f"{API}/notifications/read", json={"ids": "all"}), 400)
+    ok(client.post(f"{API}/notifications/read", json={"all": True}), 204)
+    ok(client.get(f"{API}/notification-preferences"), 200)
+    ok(client.put(f"{API}/notification-preferences", json={"email": {"gift_received": False}}), 200)
+    ok(client.put(f"{API}/notification-preferences", json={"quiet_hours": {"start": "9pm"}}), 400)

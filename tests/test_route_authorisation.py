@@ -23,6 +23,8 @@ from carebank.exchanges import services as exchanges
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
 from carebank.members.services import create_member, register_resident
+from carebank.messages import services as messages
+from carebank.notifications.models import Notification
 from carebank.posts import services as posts
 from config import TestConfig
 
@@ -36,6 +38,12 @@ PUBLIC = {
     ("pwa.manifest", "GET"), ("pwa.offline", "GET"), ("pwa.service_worker", "GET"),
     ("api.openapi", "GET"), ("api.categories", "GET"), ("api.list_posts", "GET"), ("api.get_post", "GET"),
     ("api.get_session", "GET"), ("api.log_in", "POST"), ("api.log_out", "DELETE"), ("api.sign_up", "POST"),
+    # The signed link in a notification e-mail is the credential (RFC 8058 one-click unsubscribe).
+    ("notifications.unsubscribe", "GET"), ("notifications.unsubscribe", "POST"),
+    # Whoever forgot their password is logged out; the reset link's token is the authority.
+    ("auth.reset_request", "GET"), ("auth.reset_request", "POST"),
+    ("auth.reset_password", "GET"), ("auth.reset_password", "POST"),
+    ("api.request_password_reset", "POST"), ("api.complete_password_reset", "POST"),
 }
 
 # Routes naming an object that only some may act on, with who rightfully may: the owner of
@@ -53,6 +61,11 @@ PARTY_ROUTES = {
     ("api.get_exchange", "GET"): "alice", ("api.accept", "POST"): "alice", ("api.decline", "POST"): "alice",
     ("api.cancel", "POST"): "bob", ("api.make_code", "POST"): "bob", ("api.close_post", "POST"): "alice",
     ("api.redeem", "POST"): "alice",  # the code is in the body
+    ("messages.thread", "GET"): "alice", ("messages.write", "POST"): "alice",
+    ("messages.report", "POST"): "alice",  # Bob wrote it: Alice, the other party, reports it
+    ("messages.share_phone", "POST"): "alice",
+    ("api.list_messages", "GET"): "alice", ("api.write_message", "POST"): "alice",
+    ("notifications.open_one", "POST"): "alice",  # Bob's response told Alice
     # The member is in the body: a coordinator grants only to their own centre's members.
     ("api.grant", "POST"): "cora", ("ledger.grant", "POST"): "cora",
 }
@@ -75,8 +88,8 @@ WAITING = {"exchanges.accept", "exchanges.decline", "exchanges.cancel", "posts.a
            "posts.close", "api.accept", "api.decline", "api.cancel", "api.close_post"}
 
 FORM = {"hours": "1", "extra_minutes": "0", "reason": "It did not happen", "message": "I can help",
-        "memo": "For the winter", "pin": "2468", "exchange_id": "", "request_token": "t" * 32}
-JSON = {"minutes": 30, "message": "I can help", "memo": "For the winter"}
+        "body": "On my way", "memo": "For the winter", "pin": "2468", "exchange_id": "", "request_token": "t" * 32}
+JSON = {"body": "On my way", "minutes": 30, "message": "I can help", "memo": "For the winter"}
 
 
 def _rules() -> list:
@@ -123,6 +136,7 @@ def world(session, centre, make_centre, policy):
     dave = member("Dave Faraway", Role.COORDINATOR, elsewhere.id)
     accepted, waiting = exchange(bob, alice), exchange(bob, alice, accepted=False)
     code, token = confirmations.make_code(session, bob, accepted.id, 60, policy)
+    message = messages.write(session, bob, accepted.id, "I will bring soup")
     rita = register_resident(session, cora, name="Rita Resident", consent_note="Signed form")
     visit = exchange(bob, rita)
     issued = cards.issue_card(session, rita, cora)
@@ -130,9 +144,12 @@ def world(session, centre, make_centre, policy):
                           consent=CheckinConsent.COORDINATOR, request_token="r" * 32)
     session.add(checkin)
     ledger.donate_to_pool(session, alice, 120, "", policy)
+    told = session.scalar(sa.select(Notification.id).where(Notification.member_id == alice.id)
+                          .order_by(Notification.id))
     session.commit()
     return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
-                           waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token)
+                           waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token,
+                           message=message, notification_id=told)
 
 
 def build_url(app, endpoint: str, world) -> str:
@@ -140,7 +157,8 @@ def build_url(app, endpoint: str, world) -> str:
     exchange = world.waiting if endpoint in WAITING else world.accepted
     known = {"exchange_id": exchange.id, "post_id": exchange.post_id, "code_id": world.code.id,
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
-             "token": world.card_token}
+             "token": world.card_token, "message_id": world.message.id,
+             "notification_id": world.notification_id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

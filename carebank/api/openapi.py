@@ -20,6 +20,11 @@ from carebank.ledger import services as ledger
 from carebank.ledger.models import TransactionKind
 from carebank.members import services as members
 from carebank.members.models import Role
+from carebank.messages.models import BODY_MAX_LENGTH
+from carebank.notifications import preferences
+from carebank.notifications import services as notifications
+from carebank.notifications.kinds import KINDS
+from carebank.notifications.preferences import CHANNELS
 from carebank.posts import services as posts
 from carebank.posts.categories import CATEGORIES
 from carebank.posts.models import PostKind, PostStatus
@@ -114,6 +119,16 @@ def answer_schemas(policy: Policy) -> dict:
             "minutes": minutes(policy.max_minutes), "exchange_id": ID_SCHEMA, "expires_at": DATE_TIME,
         }),
         "Category": shape({"slug": {"type": "string", "enum": list(CATEGORIES)}, "name": text()}),
+        "ExchangeMessage": shape({"id": ID_SCHEMA, "author_id": ID_SCHEMA,
+                                  "body": text(BODY_MAX_LENGTH, minLength=1), "created_at": DATE_TIME}),
+        "Notification": shape({
+            "id": ID_SCHEMA, "kind": {"type": "string", "enum": list(KINDS)},
+            "title": text(minLength=1, description="Names no health detail: fit for a lock screen."),
+            "body": text(description="The whole news, in the member's language."),
+            "url": text(description="The page it is about (a path on this site), or empty."),
+            "created_at": DATE_TIME, "read_at": nullable(DATE_TIME),
+        }),
+        "NotificationPreferences": preferences_schema(),
         "Error": shape({"error": shape({
             "code": text(minLength=1, description="Stable, for programs: e.g. insufficient_balance."),
             "message": text(minLength=1, description="For people, in the request's language."),
@@ -156,6 +171,14 @@ def request_schemas(policy: Policy) -> dict:
         "Gift": request_shape({"to_member_id": member_id, "minutes": minutes(policy.max_minutes), "memo": memo},
                               ["to_member_id", "minutes"]),
         "Donation": request_shape({"minutes": minutes(policy.max_minutes), "memo": memo}, ["minutes"]),
+        "NewMessage": request_shape({"body": text(BODY_MAX_LENGTH, pattern=NOT_BLANK)}, ["body"]),
+        "ReadNotifications": request_shape({
+            "ids": {"type": "array", "items": ID_SCHEMA, "maxItems": notifications.MAX_MARKED},
+            "all": {"type": "boolean", "const": True},
+        }, []),
+        "PreferencesChange": request_shape({
+            channel: request_shape({kind: {"type": "boolean"} for kind in KINDS}, []) for channel in CHANNELS
+        } | {"quiet_hours": request_shape({"start": CLOCK, "end": CLOCK}, ["start", "end"])}, []),
         "ResetRequest": request_shape({"email": text(254)}, ["email"]),
         "NewPassword": request_shape({"password": text(minLength=members.PASSWORD_MIN_LENGTH)}, ["password"]),
         "Grant": request_shape({
@@ -163,6 +186,15 @@ def request_schemas(policy: Policy) -> dict:
             "memo": text(ledger.MEMO_MAX_LENGTH, pattern=NOT_BLANK, description="The reason, shown to the member."),
         }, ["to_member_id", "minutes", "memo"]),
     }
+
+
+CLOCK = {"type": "string", "pattern": preferences.CLOCK.pattern, "description": "HH:MM, 24 hours."}
+
+
+def preferences_schema() -> dict:
+    switches = shape({kind: {"type": "boolean"} for kind in KINDS})
+    return shape({**{channel: switches for channel in CHANNELS},
+                  "quiet_hours": shape({"start": CLOCK, "end": CLOCK})})
 
 
 ERRORS = {
@@ -369,6 +401,44 @@ def exchange_paths(policy: Policy) -> dict:
     }
 
 
+def message_paths() -> dict:
+    exchange_id = path_id("exchange_id")
+    return {
+        "/exchanges/{exchange_id}/messages": {
+            "get": op("The messages between the exchange's two parties, oldest first",
+                      {200: many("messages", "ExchangeMessage", "The thread.")}, "401 403 404",
+                      parameters=[exchange_id],
+                      description="The parties read it; a coordinator of their centre only while a problem "
+                                  "is open or a message was reported, and that reading is in the audit log."),
+            "post": op("Write to the other party", {201: one("message", "ExchangeMessage", "Sent.")},
+                       "400 401 403 404 409 429", security=MEMBER_CSRF, parameters=[exchange_id],
+                       body=json_body("NewMessage")),
+        },
+    }
+
+
+def notification_paths() -> dict:
+    unread = query("unread", text(), "1 or true: only the unread ones.")
+    preferences_answer = ok("The member's choices, every kind on each channel.", schema=ref("NotificationPreferences"))
+    return {
+        "/notifications": {
+            "get": op("One's notifications, newest first (up to 50)", {200: ok("The notifications.", {
+                "notifications": {"type": "array", "items": ref("Notification")},
+                "unread_count": {"type": "integer", "minimum": 0}})}, "401", parameters=[unread]),
+        },
+        "/notifications/read": {
+            "post": op("Mark notifications read: some by id (others' ids change nothing), or all",
+                       {204: {"description": "Marked."}}, "400 401", security=MEMBER_CSRF,
+                       body=json_body("ReadNotifications")),
+        },
+        "/notification-preferences": {
+            "get": op("What reaches one's phone and e-mail, and the quiet hours", {200: preferences_answer}, "401"),
+            "put": op("Change them (the parts sent)", {200: preferences_answer}, "400 401",
+                      security=MEMBER_CSRF, body=json_body("PreferencesChange")),
+        },
+    }
+
+
 def ledger_paths() -> dict:
     key = {"name": idempotency.HEADER, "in": "header", "required": False,
            "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
@@ -409,7 +479,8 @@ def ledger_paths() -> dict:
 
 def describe(policy: Policy) -> dict:
     """The whole OpenAPI document for this bank's policy (its minutes limits)."""
-    paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **ledger_paths()}
+    paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **message_paths(),
+             **ledger_paths(), **notification_paths()}
     spec_path = {"get": {"summary": "This description", "security": [], "responses": {
         "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
     return {
