@@ -36,6 +36,27 @@ class Config:
     REDEEM_RATE_LIMIT = "30 per minute"
     # PIN tries per carer (one phone testing many cards); each card also locks after 5 wrong PINs.
     CHECKIN_PIN_RATE_LIMIT = "10 per minute"
+    # Password reset requests, per address asked for and per client address (pages and API together).
+    RESET_RATE_LIMIT = "5 per hour"
+    # Outgoing mail (password reset links). No server: each message is written to instance/mail/
+    # as an .eml file instead. MAIL_USE_TLS: STARTTLS before logging in with the username.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_SENDER = "carebank@localhost"
+    # Messages written by one member between the two people of an exchange, pages and API together.
+    MESSAGE_RATE_LIMIT = "20 per minute"
+    # The task queue (Huey) that delivers notifications: None keeps it in instance/tasks.sqlite3
+    # and runs it inside the app, so nothing else need be started; redis://127.0.0.1:6379/1 for
+    # a real bank, with `flask --app app worker` processes beside the web workers.
+    TASK_QUEUE_URL = None
+    # Web Push (VAPID): None generates a key pair once into instance/vapid_private_key.pem.
+    VAPID_PRIVATE_KEY = None
+    VAPID_SUBJECT = "mailto:carebank@localhost"
+    # Push services must be https://; tests run one on loopback over plain HTTP.
+    PUSH_ALLOW_LOOPBACK = False
     # Balances at or below this show in the centre's "far below zero" report (10 hours).
     REPORT_LOW_BALANCE_MINUTES = -600
     # How long a request queues for SQLite's write lock before answering 503 "try again".
@@ -75,3 +96,4 @@ class TestConfig(Config):
     # set their own. Every create_app gives the limiter (one per process) fresh memory
     # counters, so each test's app starts from zero.
     LOGIN_RATE_LIMIT = SIGNUP_RATE_LIMIT = REDEEM_RATE_LIMIT = "1000 per minute"
+    RESET_RATE_LIMIT = "1000 per minute"

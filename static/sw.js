@@ -6,7 +6,9 @@
      other page gets the offline page. A response marked `no-store` (every page a logged-in
      member sees: balances, ledgers, profiles, codes) is never cached: phones are shared.
    - /static/: stale-while-revalidate. The API and anything not GET: network only.
-   - The outbox of offline confirmations is flushed on Background Sync and on request. */
+   - The outbox of offline confirmations is flushed on Background Sync and on request.
+   - A Web Push message {title, body, url} (carebank/push/services.py) is shown as a
+     notification; a tap on it focuses a window already on that page, or opens it. */
 "use strict";
 
 importScripts("/static/js/outbox.js");
@@ -52,6 +54,53 @@ self.addEventListener("message", (event) => {
     event.waitUntil(keepShell(data.lang).catch(() => {}));
   }
 });
+
+const PUSH_ICON = "/static/icons/icon-192.png";
+
+self.addEventListener("push", (event) => {
+  event.waitUntil(showPush(event.data));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openPage((event.notification.data || {}).url));
+});
+
+/* A push is always shown (browsers require it); an unreadable one still says the app's name. */
+async function showPush(data) {
+  let message = {};
+  try {
+    message = (data && data.json()) || {};
+  } catch (notJson) {
+    message = {};
+  }
+  await self.registration.showNotification(message.title || "Carebank", {
+    body: message.body || "",
+    icon: PUSH_ICON,
+    badge: PUSH_ICON,
+    data: {url: samePage(message.url)},
+  });
+}
+
+/* Only a page of this site: a push never sends the phone elsewhere. */
+function samePage(url) {
+  try {
+    const page = new URL(url || "/notifications/", self.location.origin);
+    return page.origin === self.location.origin ? page.href : self.location.origin + "/notifications/";
+  } catch (notUrl) {
+    return self.location.origin + "/notifications/";
+  }
+}
+
+async function openPage(url) {
+  const page = samePage(url);
+  const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
+  const open = windows.find((client) => client.url === page);
+  if (open) {
+    return open.focus();
+  }
+  return self.clients.openWindow(page);
+}
 
 async function precache() {
   const cache = await caches.open(SHELL_CACHE);

@@ -105,10 +105,12 @@ def database_url(migrated_database, tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     """The app, with no app context held open: each request must get its own `g`
-    (the CSRF token and the request's database session live there)."""
+    (the CSRF token and the request's database session live there). Its instance folder
+    (generated keys, mails written as files, the task queue) is the test's own."""
     app = create_app(TestConfig, DATABASE_URL=database_url)
+    app.instance_path = str(tmp_path / "instance")
     app.test_client_class = CsrfClient
     if database_url.startswith("postgresql"):
         with app.app_context():

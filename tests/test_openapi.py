@@ -3,12 +3,16 @@ only those, it is valid OpenAPI 3.1, and what a whole journey through the API an
 errors on the way included) validates against the schemas it documents."""
 from __future__ import annotations
 
+import base64
+import os
 import re
 from datetime import timedelta
 
 import jsonschema_rs
 import pytest
 from conftest import PASSWORD, logged_in
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask_limiter.util import get_qualified_name
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
@@ -160,6 +164,7 @@ def test_a_journey_through_the_api_answers_as_documented(app, client, session, p
     decline_cancel_and_close(client, provider, ok)
     write_to_each_other(client, provider, stranger, ok, exchange["id"])
     hear_about_it(client, ok)
+    turn_on_push(client, stranger, ok)
     limited_logins(app, ok)
     reset_a_password(client, session, ok)
     assert contract.seen == spec_operations(contract.spec)  # every operation was checked
@@ -286,3 +291,20 @@ def hear_about_it(client, ok) -> None:
     ok(client.get(f"{API}/notification-preferences"), 200)
     ok(client.put(f"{API}/notification-preferences", json={"email": {"gift_received": False}}), 200)
     ok(client.put(f"{API}/notification-preferences", json={"quiet_hours": {"start": "9pm"}}), 400)
+
+
+def turn_on_push(client, stranger, ok) -> None:
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": b64(point), "auth": b64(os.urandom(16))}
+    assert len(ok(client.get(f"{API}/push/vapid-public-key"), 200)["key"]) == 87
+    made = ok(client.post(f"{API}/push-subscriptions",
+                          json={"endpoint": "https://push.example.org/send/kim", "keys": keys}), 201)
+    ok(client.post(f"{API}/push-subscriptions", json={"endpoint": "http://push.example.org/x", "keys": keys}), 400)
+    ok(client.get(f"{API}/push-subscriptions"), 200)
+    ok(stranger.delete(f"{API}/push-subscriptions/{made['subscription']['id']}"), 404)
+    ok(client.delete(f"{API}/push-subscriptions/{made['subscription']['id']}"), 204)
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

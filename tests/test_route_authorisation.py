@@ -7,11 +7,15 @@ tests/test_console_access.py covers), so a route added later is covered too:
   is exactly as before;
 - the rightful party passes the same routes, so the refusals are not an accident of wrong ids.
 """
+import base64
+import os
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, logged_in
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import url_for
 
 from carebank import create_app
@@ -26,6 +30,7 @@ from carebank.members.services import create_member, register_resident
 from carebank.messages import services as messages
 from carebank.notifications.models import Notification
 from carebank.posts import services as posts
+from carebank.push import services as push
 from config import TestConfig
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -66,6 +71,7 @@ PARTY_ROUTES = {
     ("messages.share_phone", "POST"): "alice",
     ("api.list_messages", "GET"): "alice", ("api.write_message", "POST"): "alice",
     ("notifications.open_one", "POST"): "alice",  # Bob's response told Alice
+    ("api.delete_push_subscription", "DELETE"): "alice",
     # The member is in the body: a coordinator grants only to their own centre's members.
     ("api.grant", "POST"): "cora", ("ledger.grant", "POST"): "cora",
 }
@@ -144,12 +150,23 @@ def world(session, centre, make_centre, policy):
                           consent=CheckinConsent.COORDINATOR, request_token="r" * 32)
     session.add(checkin)
     ledger.donate_to_pool(session, alice, 120, "", policy)
+    phone = push.subscribe(session, alice, "https://push.example.org/send/alice", *push_keys())
     told = session.scalar(sa.select(Notification.id).where(Notification.member_id == alice.id)
                           .order_by(Notification.id))
     session.commit()
     return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
                            waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token,
-                           message=message, notification_id=told)
+                           message=message, notification_id=told, push_subscription=phone)
+
+
+def push_keys() -> tuple[str, str]:
+    """A browser's subscription keys: a real P-256 point and a 16-byte auth secret, base64url."""
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return b64(point), b64(os.urandom(16))
 
 
 def build_url(app, endpoint: str, world) -> str:
@@ -158,7 +175,7 @@ def build_url(app, endpoint: str, world) -> str:
     known = {"exchange_id": exchange.id, "post_id": exchange.post_id, "code_id": world.code.id,
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
              "token": world.card_token, "message_id": world.message.id,
-             "notification_id": world.notification_id}
+             "notification_id": world.notification_id, "subscription_id": world.push_subscription.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

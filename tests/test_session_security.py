@@ -194,7 +194,8 @@ def unsafe_url(app, session, world, endpoint: str) -> str:  # noqa: F811 (world 
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
              "token": world.card_token, "transaction_id": first_transaction,
              "centre_id": world.alice.centre_id, "dispute_id": 1, "table": "members",
-             "message_id": world.message.id, "notification_id": world.notification_id}
+             "message_id": world.message.id, "notification_id": world.notification_id,
+             "subscription_id": world.push_subscription.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

@@ -129,6 +129,7 @@ def answer_schemas(policy: Policy) -> dict:
             "created_at": DATE_TIME, "read_at": nullable(DATE_TIME),
         }),
         "NotificationPreferences": preferences_schema(),
+        "PushSubscription": shape({"id": ID_SCHEMA, "endpoint": text(description="The push service's URL.")}),
         "Error": shape({"error": shape({
             "code": text(minLength=1, description="Stable, for programs: e.g. insufficient_balance."),
             "message": text(minLength=1, description="For people, in the request's language."),
@@ -179,6 +180,13 @@ def request_schemas(policy: Policy) -> dict:
         "PreferencesChange": request_shape({
             channel: request_shape({kind: {"type": "boolean"} for kind in KINDS}, []) for channel in CHANNELS
         } | {"quiet_hours": request_shape({"start": CLOCK, "end": CLOCK}, ["start", "end"])}, []),
+        "NewPushSubscription": request_shape({
+            "endpoint": text(2048, description="PushSubscription.endpoint: https:// (loopback http only where "
+                                               "PUSH_ALLOW_LOOPBACK)."),
+            "keys": request_shape({"p256dh": text(description="base64url of the browser's 65-byte uncompressed P-256 key."),
+                                   "auth": text(description="base64url of the 16-byte auth secret.")},
+                                  ["p256dh", "auth"]),
+        }, ["endpoint", "keys"]),
         "ResetRequest": request_shape({"email": text(254)}, ["email"]),
         "NewPassword": request_shape({"password": text(minLength=members.PASSWORD_MIN_LENGTH)}, ["password"]),
         "Grant": request_shape({
@@ -439,6 +447,24 @@ def notification_paths() -> dict:
     }
 
 
+def push_paths() -> dict:
+    return {
+        "/push/vapid-public-key": {"get": op("The server's VAPID public key, for PushManager.subscribe", {200: ok(
+            "base64url (no padding) of the uncompressed P-256 point: 65 bytes starting 0x04.",
+            {"key": text(minLength=87, maxLength=87, pattern="^[A-Za-z0-9_-]+$")})}, "401")},
+        "/push-subscriptions": {
+            "get": op("The member's phones that receive notifications",
+                      {200: many("subscriptions", "PushSubscription", "Oldest first.")}, "401"),
+            "post": op("Turn on notifications for this browser (the same endpoint again updates it)",
+                       {201: one("subscription", "PushSubscription", "Saved for this member.")}, "400 401",
+                       security=MEMBER_CSRF, body=json_body("NewPushSubscription")),
+        },
+        "/push-subscriptions/{subscription_id}": {"delete": op(
+            "Turn off notifications for one of the member's phones", {204: {"description": "Turned off."}},
+            "400 401 404", security=MEMBER_CSRF, parameters=[path_id("subscription_id")])},
+    }
+
+
 def ledger_paths() -> dict:
     key = {"name": idempotency.HEADER, "in": "header", "required": False,
            "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
@@ -480,7 +506,7 @@ def ledger_paths() -> dict:
 def describe(policy: Policy) -> dict:
     """The whole OpenAPI document for this bank's policy (its minutes limits)."""
     paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **message_paths(),
-             **ledger_paths(), **notification_paths()}
+             **ledger_paths(), **notification_paths(), **push_paths()}
     spec_path = {"get": {"summary": "This description", "security": [], "responses": {
         "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
     return {
