@@ -432,7 +432,7 @@ def notification_paths() -> dict:
         "/notifications": {
             "get": op("One's notifications, newest first (up to 50)", {200: ok("The notifications.", {
                 "notifications": {"type": "array", "items": ref("Notification")},
-                "unread_count": {"type": "integer", "minimum": 0}})}, "401", parameters=[unread]),
+                "unread_count": {"type": "integer", "minimum": 0}})}, "400 401", parameters=[unread]),
         },
         "/notifications/read": {
             "post": op("Mark notifications read: some by id (others' ids change nothing), or all",
