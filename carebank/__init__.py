@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from carebank import cli
-from carebank.core import error_pages, instance, security
+from carebank.core import error_pages, instance, security, tasks
 from carebank.core.converters import IdConverter
 from carebank.core.database import configure_engine, database_url, drop_async_teardown, engine_options
 from carebank.core.extensions import babel, csrf, db, limiter, login_manager
@@ -36,6 +36,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     drop_async_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
+    tasks.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

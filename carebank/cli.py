@@ -8,6 +8,7 @@ from carebank.core.cli import backup_command, migrate_command
 from carebank.devdata.cli import demo_command, seed_command
 from carebank.ledger.cli import ledger_cli
 from carebank.members.cli import members_cli
+from carebank.notifications.cli import worker_command
 
 
 def register(app: Flask) -> None:
@@ -18,3 +19,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(migrate_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(worker_command)

@@ -2,13 +2,13 @@
 count in every page's header."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from carebank.core.commit import committed
-from carebank.core.extensions import db
-from carebank.notifications import preferences
+from carebank.core.extensions import csrf, db
+from carebank.notifications import preferences, unsubscribe
 from carebank.notifications import services as notifications
 from carebank.notifications.forms import KIND_LABELS, PreferencesForm
 from carebank.web import safe_next_url, saving
@@ -67,3 +67,17 @@ def settings():
         form.fill(chosen)
     return render_template("notifications/settings.html", form=form, chosen=chosen,
                            kinds=KIND_LABELS), 400 if form.errors else 200
+
+
+# One-click unsubscribe (RFC 8058): a mail program POSTs with no session and no CSRF token; the
+# signed token is the proof. A GET (a person, or a mail scanner following the link) only asks.
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"], endpoint="unsubscribe")
+@csrf.exempt
+def unsubscribe_mail(token: str):
+    app = current_app._get_current_object()
+    if request.method == "POST":
+        member, kind = committed(unsubscribe.unsubscribe)(db.session, app, token)
+    else:
+        member, kind = unsubscribe.read_token(db.session, app, token)
+    return render_template("notifications/unsubscribe.html", kind=KIND_LABELS.get(kind, kind),
+                           done=request.method == "POST", member=member)
