@@ -352,3 +352,37 @@ def test_an_owner_hears_once_that_their_open_post_ends_in_three_days(session, ow
     session.commit()
     assert posts_expiring(session, now + timedelta(hours=1)) == 0  # told once
     assert kinds_of(session, owner) == ["post_expiring"]
+
+
+# ---- the weekly digest -------------------------------------------------------------------------
+
+
+def test_the_weekly_digest_names_new_posts_for_my_posts_or_near_me_once(session, make_member, make_post):
+    from datetime import timedelta
+
+    from carebank.core.database import utcnow
+    from carebank.notifications.digest import weekly_digests
+
+    me = make_member("Kim", neighbourhood="Hyoja-dong")
+    make_post(me, kind="need", category="meals", title="My need")
+    fits = make_post(make_member("A", neighbourhood="Far-dong"), kind="offer", category="meals", title="Soup")
+    near = make_post(make_member("B"), kind="need", category="escort", title="Clinic walk")
+    make_post(make_member("C", neighbourhood="Far-dong"), kind="offer", category="escort", title="Unrelated")
+    old = make_post(make_member("D"), kind="offer", category="meals", title="Old one")
+    old.created_at = utcnow() - timedelta(days=8)
+    session.commit()
+
+    weekly_digests(session, utcnow())
+    session.commit()
+    sent = session.scalar(sa.select(Notification).where(Notification.member_id == me.id,
+                                                        Notification.kind == "new_matches"))
+    assert sent.params["count"] == 2 and set(sent.params["titles"].split(" · ")) == {fits.title, near.title}
+
+    weekly_digests(session, utcnow() + timedelta(days=7))  # next week: nothing new for Kim
+    session.commit()
+    assert kinds_of(session, me).count("new_matches") == 1
+
+
+def test_the_digest_is_mailed_not_pushed_by_default(app, session, owner):
+    chosen = logged_in(app, owner).get("/api/v1/notification-preferences").get_json()
+    assert chosen["push"]["new_matches"] is False and chosen["email"]["new_matches"] is True

@@ -34,7 +34,7 @@ from carebank.core import tasks
 from carebank.core.database import utcnow
 from carebank.core.extensions import db
 from carebank.members.models import Member
-from carebank.notifications import email, events, preferences
+from carebank.notifications import digest, email, events, preferences
 from carebank.notifications.kinds import words
 from carebank.notifications.models import Delivery, Notification, NotificationPreference
 from carebank.push import services as push
@@ -56,6 +56,8 @@ def register_tasks(app: Flask) -> None:
     app.extensions[TASK] = tasks.task(app, deliver)
     tasks.periodic_task(app, sweep, crontab(minute="*"))
     tasks.periodic_task(app, tell_of_ending_posts, crontab(minute="5"))
+    # Mondays at 00:30 UTC: 09:30 in Seoul, as the week's work begins.
+    tasks.periodic_task(app, send_weekly_digests, crontab(day_of_week="1", hour="0", minute="30"))
     if app.extensions.setdefault(NEW, False):
         return  # the relay is listening already (the task queue was bound anew)
     app.extensions[NEW] = True
@@ -109,6 +111,11 @@ def tell_of_ending_posts() -> None:
     """The hour's notice to owners whose open post leaves the list within 3 days (once a post)."""
     with tasks.task_transaction() as session:
         events.posts_expiring(session, utcnow())
+
+
+def send_weekly_digests() -> None:
+    with tasks.task_transaction() as session:
+        digest.weekly_digests(session, utcnow())
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ KIND_LABELS = {
     "dispute_opened": _l("A problem reported"),
     "dispute_settled": _l("A problem settled by the centre"),
     "post_expiring": _l("My post ending soon"),
+    "new_matches": _l("Weekly digest of new posts for me"),
     "checkin_waiting": _l("A card check-in to approve (centre staff)"),
 }
 

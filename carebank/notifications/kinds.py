@@ -41,6 +41,8 @@ KINDS = {
                            _l("%(name)s reported a problem with “%(title)s”. The centre will call.")),
     "dispute_settled": Kind(_l("The centre settled a problem"),
                             _l("“%(title)s”: %(resolution)s")),
+    "new_matches": Kind(_l("New posts that may suit you"),
+                        _l("New this week, for your posts or near you: %(titles)s")),
     "post_expiring": Kind(_l("Your post ends soon"),
                           _l("“%(title)s” leaves the list in 3 days. Post it again if you still need it.")),
     "checkin_waiting": Kind(_l("A card check-in is waiting for approval"),

@@ -68,3 +68,13 @@ class NotificationPreference(Base):
     email: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     quiet_start: Mapped[str] = mapped_column(sa.String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(sa.String(5), default="08:00")
+
+
+class DigestItem(Base):
+    """A post already named in a member's weekly digest: no digest names it again."""
+
+    __tablename__ = "digest_items"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

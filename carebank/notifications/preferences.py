@@ -17,8 +17,10 @@ from carebank.notifications.kinds import KINDS
 from carebank.notifications.models import NotificationPreference
 
 CHANNELS = ("push", "email")
-# Everything there is today is about the member's own exchanges and balance: on everywhere.
+# What is about the member's own exchanges and balance is on everywhere; community news (the
+# weekly digest) comes by e-mail, not to the phone.
 DEFAULT_ON = True
+DEFAULT_OFF = {"push": {"new_matches"}}
 QUIET_START, QUIET_END = "21:00", "08:00"
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -32,10 +34,15 @@ def preferences_of(session: Session, member: Member) -> dict:
     stored = _stored(session, member)
     chosen = {channel: (getattr(stored, channel) if stored else {}) for channel in CHANNELS}
     return {
-        **{channel: {kind: bool(chosen[channel].get(kind, DEFAULT_ON)) for kind in KINDS} for channel in CHANNELS},
+        **{channel: {kind: bool(chosen[channel].get(kind, _default(channel, kind))) for kind in KINDS}
+           for channel in CHANNELS},
         "quiet_hours": {"start": stored.quiet_start if stored else QUIET_START,
                         "end": stored.quiet_end if stored else QUIET_END},
     }
+
+
+def _default(channel: str, kind: str) -> bool:
+    return kind not in DEFAULT_OFF.get(channel, ())
 
 
 def update_preferences(session: Session, member: Member, wanted) -> dict:
