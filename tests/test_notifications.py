@@ -386,3 +386,22 @@ def test_the_weekly_digest_names_new_posts_for_my_posts_or_near_me_once(session,
 def test_the_digest_is_mailed_not_pushed_by_default(app, session, owner):
     chosen = logged_in(app, owner).get("/api/v1/notification-preferences").get_json()
     assert chosen["push"]["new_matches"] is False and chosen["email"]["new_matches"] is True
+
+
+def test_cancelling_care_due_within_a_day_is_urgent_and_later_care_is_not(session, owner, helper, make_post):
+    from datetime import timedelta
+
+    from carebank.core.database import utcnow
+
+    def cancelled(starts_in):
+        need = make_post(owner, starts_at=utcnow() + starts_in, ends_at=utcnow() + starts_in + timedelta(hours=1))
+        exchange = exchanges.respond(session, helper, need.id)
+        exchanges.accept(session, owner, exchange.id)
+        exchanges.cancel(session, owner, exchange.id)
+        session.commit()
+        return session.scalar(sa.select(Notification.urgent).where(
+            Notification.member_id == helper.id, Notification.kind == "exchange_cancelled")
+            .order_by(Notification.id.desc()))
+
+    assert cancelled(timedelta(hours=5)) is True
+    assert cancelled(timedelta(days=3)) is False

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from carebank.core.database import utcnow
 from carebank.exchanges.models import Exchange
 from carebank.ledger.models import Account, Transaction
 from carebank.members.models import Member
@@ -15,6 +16,8 @@ from carebank.notifications.services import notify, notify_centre
 from carebank.posts.models import Post, PostStatus
 
 LEDGER_PAGE = "/ledger/"
+# A cancellation this close to the start is urgent, quiet hours or not.
+URGENT_WITHIN = timedelta(hours=24)
 
 
 def exchange_page(exchange_id: int) -> str:
@@ -37,9 +40,11 @@ def _other_party(exchange: Exchange, member: Member) -> int:
 
 
 def exchange_cancelled(session: Session, exchange: Exchange, by: Member) -> None:
-    other = _other_party(exchange, by)
-    notify(session, other, "exchange_cancelled", url=exchange_page(exchange.id),
-           name=by.name, title=exchange.post.title)
+    """Urgent (past quiet hours) when the care was to start within a day: someone is waiting."""
+    starts = exchange.post.starts_at
+    soon = starts is not None and utcnow() <= starts <= utcnow() + URGENT_WITHIN
+    notify(session, _other_party(exchange, by), "exchange_cancelled", url=exchange_page(exchange.id),
+           urgent=soon, name=by.name, title=exchange.post.title)
 
 
 def message_received(session: Session, exchange: Exchange, author: Member) -> None:
