@@ -324,7 +324,7 @@ def test_the_call_list_shows_what_a_resident_without_email_should_hear_until_tic
     elsewhere = make_member("Dave", role=Role.COORDINATOR, centre_id=make_centre("Far").id)
     other = logged_in(app, elsewhere)
     assert "Rita Resident" not in other.get("/console/calls").get_data(as_text=True)
-    assert other.post(f"/console/calls/{rita.id}").status_code == 302
+    assert other.post(f"/console/calls/{rita.id}").status_code == 404
     assert "Rita Resident" in console.get("/console/calls").get_data(as_text=True)  # not theirs to tick
 
     assert console.post(f"/console/calls/{rita.id}").status_code == 302

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carebank.centres.services import managed_exchange
+from carebank.core.commit import committed
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.dashboard import services as waiting
@@ -89,10 +90,8 @@ def calls():
 
 @bp.route("/calls/<id:member_id>", methods=["POST"])
 def call_done(member_id: int):
-    form = EmptyForm()
-    if form.validate_on_submit():
-        with saving(form) as saved:
-            notifications.tick_off(db.session, current_user, member_id)
-        if saved.ok:
-            flash(_("Ticked off: they have been told."), "success")
+    if EmptyForm().validate_on_submit():
+        # Every refusal (a member of another centre) is the 404 page.
+        committed(notifications.tick_off)(db.session, current_user, member_id)
+        flash(_("Ticked off: they have been told."), "success")
     return redirect(url_for(".calls"))
