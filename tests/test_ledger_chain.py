@@ -302,9 +302,11 @@ def old_ledger(session) -> tuple[int, int]:
     session.flush()
     need = posts.create_post(session, alice, kind="need", category="meals", title="Soup",
                              description="", minutes=30, policy=policy)
-    first = exchanges.respond(session, bora, need.id)
-    twin = Exchange(post=need, provider_id=bora.id, receiver_id=alice.id, responder_id=bora.id)
-    session.add(twin)
+    # Rows as revision 0003 held them (today's services also write tables 0003 did not have).
+    first, twin = (Exchange(post=need, provider_id=bora.id, receiver_id=alice.id, responder_id=bora.id)
+                   for _ in range(2))
+    session.add_all([first, twin])
+    session.flush()
     a, b = ledger.account_of(session, alice.id).id, ledger.account_of(session, bora.id).id
     for minutes in (30, 45, 5):
         insert_transaction(session, {a: -minutes, b: minutes}, memo="옛날 선물")

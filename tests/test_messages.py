@@ -290,3 +290,45 @@ def test_a_phone_cannot_be_shared_on_an_ended_exchange(session, exchange):
 
 
 # For the centre's dashboard ------------------------------------------------------------------
+
+
+# Sent again from the phone's outbox -----------------------------------------------------------
+
+def test_a_replayed_idempotency_key_writes_one_message_and_answers_the_same(session, exchange, provider):
+    headers = {"Idempotency-Key": "5f0c1d2e-offline-1"}
+    first = provider.post(api(exchange), json={"body": "Running late, sorry"}, headers=headers)
+    assert first.status_code == 201, first.get_json()
+
+    again = provider.post(api(exchange), json={"body": "  Running late, sorry "}, headers=headers)
+
+    assert again.status_code == 201 and again.get_data() == first.get_data()
+    assert count(session) == 1
+    reused = provider.post(api(exchange), json={"body": "Something else"}, headers=headers)
+    assert reused.status_code == 422 and reused.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert count(session) == 1
+
+
+def test_a_concurrent_send_with_the_same_key_is_undone_and_answers_the_first(
+        session, exchange, provider, monkeypatch):
+    """Two sends with one key at once (PostgreSQL lets both run): the one that stores its
+    answer second takes back its message and answers the first one's."""
+    from carebank.core import idempotency
+    from carebank.core.idempotency import IdempotencyKey
+
+    fingerprint = idempotency.request_hash(f"POST /api/v1/exchanges/{exchange.id}/messages", "On my way")
+    winner = {"message": {"id": 999, "author_id": exchange.provider_id, "body": "On my way",
+                          "created_at": "2026-01-01T09:00:00Z"}}
+    session.add(IdempotencyKey(member_id=exchange.provider_id, key="k-race", request_hash=fingerprint,
+                               status=201, response=winner))
+    session.commit()
+    real, looks = idempotency.stored_answer, []
+
+    def not_yet_stored(*args):  # the first look happens before the winner committed
+        looks.append(args)
+        return None if len(looks) == 1 else real(*args)
+
+    monkeypatch.setattr(idempotency, "stored_answer", not_yet_stored)
+    answer = provider.post(api(exchange), json={"body": "On my way"}, headers={"Idempotency-Key": "k-race"})
+
+    assert answer.status_code == 201 and answer.get_json() == winner
+    assert count(session) == 0  # ours was undone; the winner's own message is the one

@@ -1,11 +1,15 @@
-/* The outbox: visit confirmations saved on the phone while it has no signal, sent later.
+/* The outbox: visit confirmations and messages saved on the phone while it has no signal,
+   sent later.
 
    Works in pages and in the service worker (which imports this file). One global,
-   CarebankOutbox: add(code), list(), remove(id), clear(), flush(). Items live in IndexedDB
-   (database "carebank", store "outbox") as {id, code, created_at, status} where status is
-   "pending", "done" (with result: the transaction) or "failed" (with error: {code, message}
-   from the server, shown to the member). The id travels as the Idempotency-Key, so a
-   confirmation sent twice is counted once. */
+   CarebankOutbox: add(code), addMessage(exchangeId, body), list(kind), remove(id), clear(),
+   flush(). Items live in IndexedDB (database "carebank", store "outbox"): a confirmation is
+   {id, code, created_at, status} (items saved before messages existed have no kind), a
+   message {id, kind: "message", exchange_id, body, created_at, status}. Status is "pending",
+   "done" (with result: the transaction or the message) or "failed" (with error: {code,
+   message} from the server, shown to the member). The id travels as the Idempotency-Key, so
+   a confirmation or message sent twice counts once. list() gives the confirmations, as it
+   always did; list("message") the messages. */
 (function (scope) {
   "use strict";
 
@@ -61,9 +65,27 @@
     return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
   }
 
-  async function list() {
+  function kindOf(item) {
+    return item.kind || "confirmation";
+  }
+
+  /* Every item, newest first. */
+  async function everything() {
     const items = await withStore("readonly", (store) => store.getAll());
     return items.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  }
+
+  /* The items of one kind ("confirmation" unless told), newest first. */
+  async function list(kind) {
+    const wanted = kind || "confirmation";
+    return (await everything()).filter((item) => kindOf(item) === wanted);
+  }
+
+  async function save(item) {
+    await withStore("readwrite", (store) => store.add(item));
+    changed();
+    requestSync();
+    return item;
   }
 
   async function add(code) {
@@ -73,11 +95,13 @@
     if (waiting) {
       return waiting;
     }
-    const item = {id: newId(), code: text, created_at: new Date().toISOString(), status: "pending"};
-    await withStore("readwrite", (store) => store.add(item));
-    changed();
-    requestSync();
-    return item;
+    return save({id: newId(), code: text, created_at: new Date().toISOString(), status: "pending"});
+  }
+
+  /* A message to the other party of an exchange; each one written is its own item. */
+  function addMessage(exchangeId, body) {
+    return save({id: newId(), kind: "message", exchange_id: Number(exchangeId), body: String(body || ""),
+                 created_at: new Date().toISOString(), status: "pending"});
   }
 
   async function remove(id) {
@@ -139,19 +163,34 @@
     }
   }
 
+  /* Where each kind of item goes, and what of the answer it keeps. */
+  const KINDS = {
+    confirmation: {
+      url: () => "/api/v1/confirmations",
+      payload: (item) => ({code: item.code}),
+      result: (body) => body.transaction || null,
+    },
+    message: {
+      url: (item) => "/api/v1/exchanges/" + encodeURIComponent(item.exchange_id) + "/messages",
+      payload: (item) => ({body: item.body}),
+      result: (body) => body.message || null,
+    },
+  };
+
   /* Sends one item; says "sent", "failed" or "kept" (no connection, or not logged in). */
   async function send(item) {
+    const kind = KINDS[kindOf(item)];
     let response;
     try {
       const token = await csrfToken();
       if (!token) {
-        return "kept";  // logged out (the session ended): the code is still good after logging in
+        return "kept";  // logged out (the session ended): the item is still good after logging in
       }
-      response = await fetch("/api/v1/confirmations", {
+      response = await fetch(kind.url(item), {
         method: "POST",
         credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Idempotency-Key": item.id, "X-CSRFToken": token},
-        body: JSON.stringify({code: item.code}),
+        body: JSON.stringify(kind.payload(item)),
       });
     } catch (offline) {
       return "kept";
@@ -162,7 +201,7 @@
     const body = await readJson(response);
     const sentAt = new Date().toISOString();
     if (response.status === 200 || response.status === 201) {
-      await settle(item.id, {status: "done", result: body.transaction || null, sent_at: sentAt});
+      await settle(item.id, {status: "done", result: kind.result(body), sent_at: sentAt});
       return "sent";
     }
     const error = body.error || {code: "http_" + response.status, message: ""};
@@ -172,7 +211,9 @@
 
   async function flushNow() {
     const tally = {sent: 0, failed: 0, kept: 0};
-    const pending = (await list()).filter((item) => item.status === "pending").reverse();  // oldest first
+    // Oldest first; a kind this version does not know (saved by a newer one) is left alone.
+    const pending = (await everything()).filter((item) => item.status === "pending" && KINDS[kindOf(item)])
+      .reverse();
     for (const item of pending) {
       const outcome = tally.kept ? "kept" : await send(item);  // once offline, the rest wait too
       tally[outcome] += 1;
@@ -194,5 +235,5 @@
     return result;
   }
 
-  scope.CarebankOutbox = {add, list, remove, clear, flush};
+  scope.CarebankOutbox = {add, addMessage, list, remove, clear, flush};
 })(self);
