@@ -39,7 +39,10 @@ class LiveServer:
     def __init__(self, database_url: str, log_path: Path, **config):
         self.database_url = database_url
         self.log_path = log_path
-        self.config = {"SECRET_KEY": "live-test-secret", "AUTO_MIGRATE": False, **HIGH_LIMITS, **config}
+        # No task consumer in the served process: these tests race requests, not deliveries,
+        # and a queue in the repo's instance/ would be shared by every test's server.
+        self.config = {"SECRET_KEY": "live-test-secret", "AUTO_MIGRATE": False, "TASK_QUEUE_URL": "memory://",
+                       **HIGH_LIMITS, **config}
         self.process: subprocess.Popen | None = None
         self.port = 0
 

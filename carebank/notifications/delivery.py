@@ -92,19 +92,26 @@ def enqueue(app: Flask, delivery_ids: list[int]) -> None:
         log.exception("could not enqueue deliveries %s; the sweep will", delivery_ids)
 
 
-def relay(session: Session, now: datetime) -> list[int]:
-    """Put every queued delivery that is due on the task queue; their ids."""
-    due = list(session.scalars(sa.select(Delivery.id).where(
+def due_deliveries(session: Session, now: datetime) -> list[int]:
+    return list(session.scalars(sa.select(Delivery.id).where(
         Delivery.status == QUEUED, Delivery.channel.in_(SENT_BY_WORKER), Delivery.not_before <= now,
     ).order_by(Delivery.not_before, Delivery.id)))
+
+
+def relay(session: Session, now: datetime) -> list[int]:
+    """Put every queued delivery that is due on the task queue; their ids."""
+    due = due_deliveries(session, now)
     enqueue(current_app._get_current_object(), due)
     return due
 
 
 def sweep() -> None:
-    """The minute's relay: held (quiet hours) and retried deliveries go out when due."""
+    """The minute's relay: held (quiet hours) and retried deliveries go out when due. The ids
+    are read in a transaction of their own and queued after it: waiting on the queue's storage
+    must never hold the bank's write lock (SQLite)."""
     with tasks.task_transaction() as session:
-        relay(session, utcnow())
+        due = due_deliveries(session, utcnow())
+    enqueue(current_app._get_current_object(), due)
 
 
 def tell_of_ending_posts() -> None:
