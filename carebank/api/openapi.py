@@ -409,6 +409,12 @@ def exchange_paths(policy: Policy) -> dict:
     }
 
 
+def idempotency_key(description: str = "Retrying with the same key answers the first success again.") -> dict:
+    return {"name": idempotency.HEADER, "in": "header", "required": False,
+            "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
+            "description": description}
+
+
 def message_paths() -> dict:
     exchange_id = path_id("exchange_id")
     return {
@@ -419,8 +425,10 @@ def message_paths() -> dict:
                       description="The parties read it; a coordinator of their centre only while a problem "
                                   "is open or a message was reported, and that reading is in the audit log."),
             "post": op("Write to the other party", {201: one("message", "ExchangeMessage", "Sent.")},
-                       "400 401 403 404 409 429", security=MEMBER_CSRF, parameters=[exchange_id],
-                       body=json_body("NewMessage")),
+                       "400 401 403 404 409 422 429", security=MEMBER_CSRF, parameters=[exchange_id, idempotency_key()],
+                       body=json_body("NewMessage"),
+                       description="With an Idempotency-Key (a phone's outbox sending what was written offline), "
+                                   "a retry answers the first message again instead of writing it twice."),
         },
     }
 
@@ -466,10 +474,8 @@ def push_paths() -> dict:
 
 
 def ledger_paths() -> dict:
-    key = {"name": idempotency.HEADER, "in": "header", "required": False,
-           "schema": {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
-           "description": "Retrying with the same key answers the first success again, even after the "
-                          "code expired."}
+    key = idempotency_key("Retrying with the same key answers the first success again, even after the "
+                          "code expired.")
     transaction = {"transaction": ref("Transaction")}
     return {
         "/confirmations": {
