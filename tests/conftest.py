@@ -3,9 +3,12 @@ CAREBANK_DATABASE_URL points at one), a CSRF-aware client, and factories for mem
 posts and exchanges that go through the real services."""
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import shutil
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
@@ -250,6 +254,34 @@ def make_exchange(session, make_member, make_post):
         return exchange
 
     return make
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def inbox(app):
+    """A real SMTP server on loopback that the app is configured to send through; its messages."""
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield handler.messages
+    controller.stop()
 
 
 @contextmanager

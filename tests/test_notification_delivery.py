@@ -4,8 +4,6 @@ back-off and, after the third, shown on the centre's console; quiet hours hold w
 urgent; two workers never send one delivery twice; the worker runs on SQLite and Redis."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import socket
 import threading
@@ -16,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from aiosmtpd.controller import Controller
-from conftest import logged_in
+from conftest import Inbox, free_port, logged_in
 
 from carebank import create_app
 from carebank.core import tasks
@@ -33,39 +31,12 @@ SEOUL = timedelta(hours=9)
 UNSUBSCRIBE = re.compile(r"<http://localhost:5000(/notifications/unsubscribe/[^>]+)>")
 
 
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(autouse=True)
 def queue(app):
     """The app's task queue (in memory for tests: nothing runs until `drain`)."""
     if tasks.EXTENSION not in app.extensions:  # until create_app binds it
         tasks.init_app(app)
     return tasks.tasks_of(app).huey
-
-
-@pytest.fixture
-def inbox(app):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield handler.messages
-    controller.stop()
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
-from aiosmtpd.controller import Controller
 from conftest import PASSWORD, logged_in, race
 
 from carebank.audit.models import AuditEntry
@@ -26,34 +24,6 @@ from carebank.members.services import authenticate, register_resident
 NEW_PASSWORD = "a brand new password"
 SENT = "If that address belongs to a member, we have sent a link. It works for one hour."
 LINK = re.compile(r"http://localhost/reset/[A-Za-z0-9_\-]+")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def inbox(app):
-    """An SMTP server on loopback that the app is configured to send through."""
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield handler.messages
-    controller.stop()
 
 
 def text_of(message) -> str:
