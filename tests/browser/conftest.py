@@ -75,3 +75,22 @@ def log_in(page, base_url: str, member, password: str = PASSWORD) -> None:
     page.fill("#password", password)
     with page.expect_navigation():  # wait for the login's own navigation, not just any load
         page.click("main form button")
+
+
+# Puts an outbox item back as not yet sent (a phone that lost the answer) and flushes twice at
+# once: what was sent must still count once. `item` holds the fields to keep.
+RESEND = """async (item) => {
+    const db = await new Promise((resolve, reject) => {
+        const request = indexedDB.open("carebank");
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    await new Promise((resolve, reject) => {
+        const transaction = db.transaction("outbox", "readwrite");
+        transaction.objectStore("outbox").put(Object.assign({}, item, {status: "pending"}));
+        transaction.oncomplete = resolve;
+        transaction.onerror = () => reject(transaction.error);
+    });
+    db.close();
+    return Promise.all([CarebankOutbox.flush(), CarebankOutbox.flush()]);
+}"""

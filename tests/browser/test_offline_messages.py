@@ -8,27 +8,11 @@ import sqlalchemy as sa
 
 from carebank.exchanges import services as exchanges
 from carebank.messages.models import ExchangeMessage
-from tests.browser.conftest import log_in
+from tests.browser.conftest import RESEND, log_in
 
 WAITING = "Waiting for signal — it will be sent by itself"
 WAIT_MS = 10_000
 
-# Puts a sent message back in the outbox as if the answer had been lost, and sends it twice.
-RESEND = """async (item) => {
-    const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open("carebank");
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    await new Promise((resolve, reject) => {
-        const transaction = db.transaction("outbox", "readwrite");
-        transaction.objectStore("outbox").put(Object.assign({}, item, {status: "pending"}));
-        transaction.oncomplete = resolve;
-        transaction.onerror = () => reject(transaction.error);
-    });
-    db.close();
-    return Promise.all([CarebankOutbox.flush(), CarebankOutbox.flush()]);
-}"""
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ def test_a_tap_asks_and_a_refusal_says_where_to_allow_notifications(live_server,
     assert not page.locator("[data-push-toggle]").is_visible()
 
 
-def test_the_worker_shows_a_pushed_notification_with_its_page(live_server, phone, make_member):
+def pushed(live_server, phone, make_member, message: dict):
+    """A member's phone with the inbox open, to whose service worker DevTools delivers `message`
+    as the push service would; the page."""
     context = phone()
     context.grant_permissions(["notifications"], origin=live_server)
     page = context.new_page()
@@ -62,10 +64,14 @@ def test_the_worker_shows_a_pushed_notification_with_its_page(live_server, phone
     devtools.send("ServiceWorker.enable")
     wait_until(page, "() => true")  # let the registration event arrive
     [registration] = [r for r in registrations if not r["isDeleted"]]
-
-    message = {"title": "New response to your post", "body": "Lee responded.", "url": "/exchanges/7"}
     devtools.send("ServiceWorker.deliverPushMessage", {
         "origin": live_server, "registrationId": registration["registrationId"], "data": json.dumps(message)})
+    return page
+
+
+def test_the_worker_shows_a_pushed_notification_with_its_page(live_server, phone, make_member):
+    message = {"title": "New response to your post", "body": "Lee responded.", "url": "/exchanges/7"}
+    page = pushed(live_server, phone, make_member, message)
 
     shown = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
         .map((n) => ({title: n.title, body: n.body, url: n.data.url, icon: n.icon}))"""
@@ -77,20 +83,7 @@ def test_the_worker_shows_a_pushed_notification_with_its_page(live_server, phone
 
 
 def test_a_pushed_link_to_another_site_opens_the_inbox_instead(live_server, phone, make_member):
-    context = phone()
-    context.grant_permissions(["notifications"], origin=live_server)
-    page = context.new_page()
-    log_in(page, live_server, make_member("Kim Sun-ja"))
-    inbox(page, live_server)
-    devtools = context.new_cdp_session(page)
-    registrations = []
-    devtools.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
-    devtools.send("ServiceWorker.enable")
-    wait_until(page, "() => true")
-    [registration] = [r for r in registrations if not r["isDeleted"]]
-    devtools.send("ServiceWorker.deliverPushMessage", {
-        "origin": live_server, "registrationId": registration["registrationId"],
-        "data": json.dumps({"title": "T", "body": "B", "url": "https://evil.example/"})})
+    page = pushed(live_server, phone, make_member, {"title": "T", "body": "B", "url": "https://evil.example/"})
     shown = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => n.data.url)"
     wait_until(page, f"async () => ({shown})().then((list) => list.length > 0)")
     assert page.evaluate(shown) == [f"{live_server}/notifications/"]
