@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from carebank.web.forms import local_to_utc, options
+from carebank.web.forms import local_to_utc, options, plausible_date
 
 
 class PinForm(FlaskForm):
@@ -44,7 +44,7 @@ class BatchForm(FlaskForm):
                          ("all", _l("All members"))]),
         default="without_card", validators=[InputRequired()],
     )
-    since = DateField(_l("Registered since"), validators=[Optional()])
+    since = DateField(_l("Registered since"), validators=[Optional(), plausible_date])
     centre_id = SelectField(_l("Centre"), coerce=lambda v: int(v) if v else None, default="")
 
     def validate(self, extra_validators=None) -> bool:

@@ -133,6 +133,11 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
+# The years a date in the bank can have: its history and its future. Year 1 or 9999 would
+# overflow when moved between time zones, and every page showing it would fail.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -39,7 +42,17 @@ def _http_error(error: HTTPException):
     text = message() if message else error.description
     if wants_json():
         return jsonify(error_body(code, text)), error.code
+    if request_ctx.url_adapter is None:
+        return _bare_page(error.code, text)
     return render_template("error.html", status=error.code, message=text), error.code
+
+
+def _bare_page(status: int, text: str):
+    """The error page without the layout: when the Host header could not be read (a label
+    over 63 characters fails IDNA), no URL can be built, so the layout's links would fail."""
+    page = f'<!doctype html><html lang="{get_locale()}"><meta charset="utf-8"><title>{status}</title>' \
+           f"<p>{escape(text)}</p></html>"
+    return page, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _csrf_error(error: CSRFError):

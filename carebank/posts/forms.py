@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from carebank.posts.categories import category_choices
 from carebank.posts.services import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
-from carebank.web.forms import DurationMixin, local_to_utc, options
+from carebank.web.forms import DurationMixin, local_to_utc, options, plausible_date
 
 
 class PostForm(DurationMixin, FlaskForm):
@@ -29,8 +29,8 @@ class PostForm(DurationMixin, FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=DESCRIPTION_MAX_LENGTH)])
     neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=80)])
-    starts_at = DateTimeLocalField(_l("From (optional)"), validators=[Optional()])
-    ends_at = DateTimeLocalField(_l("Until (optional)"), validators=[Optional()])
+    starts_at = DateTimeLocalField(_l("From (optional)"), validators=[Optional(), plausible_date])
+    ends_at = DateTimeLocalField(_l("Until (optional)"), validators=[Optional(), plausible_date])
 
     def window_utc(self) -> tuple[datetime | None, datetime | None]:
         return local_to_utc(self.starts_at.data), local_to_utc(self.ends_at.data)

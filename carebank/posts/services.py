@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from carebank.centres.services import manages
 from carebank.core.converters import by_id
-from carebank.core.database import utcnow
+from carebank.core.database import FIRST_YEAR, LAST_YEAR, utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.core.policy import Policy
 from carebank.exchanges.models import Exchange, ExchangeStatus
@@ -55,6 +55,10 @@ def _clean_post_fields(kind, category, title, description, minutes, starts_at, e
                                          max=DESCRIPTION_MAX_LENGTH))
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_POST_MINUTES:
         raise _invalid("minutes", _l("The time must be between 1 minute and 24 hours."))
+    for field, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if moment and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise _invalid(field, _l("Please choose a date between %(first)s and %(last)s.",
+                                     first=FIRST_YEAR, last=LAST_YEAR))
     if starts_at and ends_at and starts_at >= ends_at:
         raise _invalid("ends_at", _l("The end must be after the start."))
     return kind, category, title, description, minutes

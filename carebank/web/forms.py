@@ -13,7 +13,9 @@ from wtforms import (
     SelectField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange
+from wtforms.validators import NumberRange, ValidationError
+
+from carebank.core.database import FIRST_YEAR, LAST_YEAR
 
 MINUTE_CHOICES = [SelectChoice(m, str(m)) for m in (0, 10, 15, 20, 30, 40, 45, 50)]
 TIMEZONES = ["Asia/Seoul", "Asia/Tokyo", "Europe/London", "America/New_York", "America/Los_Angeles", "UTC"]
@@ -43,6 +45,13 @@ class DurationMixin:
     @property
     def total_minutes(self) -> int:
         return (self.hours.data or 0) * 60 + (self.extra_minutes.data or 0)
+
+
+def plausible_date(form, field) -> None:
+    """A date or date-time field's value lies between FIRST_YEAR and LAST_YEAR."""
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(_l("Please choose a date between %(first)s and %(last)s.",
+                                 first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def local_to_utc(value: datetime | None) -> datetime | None:
