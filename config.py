@@ -19,16 +19,26 @@ class Config:
     DEFAULT_TIMEZONE = "Asia/Seoul"
     LANGUAGES = ("ko", "en")
     # Where rate-limit counters live: memory (one process), or e.g. redis://127.0.0.1:6379/0
-    # so every worker shares them.
+    # so every worker shares them (memory under gunicorn with several workers: a warning at start).
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     # Said outright: Flask-Limiter otherwise inherits the last app's choice in this process.
     RATELIMIT_ENABLED = True
     # Redis down: count in this process's memory meanwhile, rather than fail every login.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    # Limits (carebank/rate_limits.py); "; " joins several. Failed logins, per address and
-    # per account tried: a member who mistypes is never near it, a password guesser is.
+    # Limits (carebank/rate_limits.py); "; " joins several. Failed logins on one account from
+    # one address: a member who mistypes is never near it, a password guesser is.
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    # Failed logins from one address, whatever accounts it tries. Above the one before: a
+    # centre's Wi-Fi is one address for everyone there.
+    LOGIN_ADDRESS_RATE_LIMIT = "20 per minute; 100 per hour"
+    # Never a limit per account alone (anyone could lock a member out). Once an account has
+    # had this many failed logins, from any addresses, each address that failed on it waits
+    # FIRST_WAIT seconds before its next try, doubling with every further failure on the
+    # account, up to MAX_WAIT. An address that has not failed (the member's phone) goes in.
+    LOGIN_SLOWDOWN_AFTER = "10 per 15 minutes"
+    LOGIN_SLOWDOWN_FIRST_WAIT = 2
+    LOGIN_SLOWDOWN_MAX_WAIT = 60
     # Sign-up attempts per address. A centre helping many people sign up on its own Wi-Fi
     # (one address) raises it for the day.
     SIGNUP_RATE_LIMIT = "5 per hour"
@@ -61,6 +71,12 @@ class Config:
     REPORT_LOW_BALANCE_MINUTES = -600
     # How long a request queues for SQLite's write lock before answering 503 "try again".
     SQLITE_BUSY_TIMEOUT_MS = 30000
+    # The largest body a request may carry, in bytes: the longest form (a post's 4,000-character
+    # description, percent-encoded) or JSON body is under 40 KB. Larger is refused with 413
+    # before anything reads it. Parts of a multipart form, likewise (no form has 30 fields; a
+    # URL-encoded form is one string, which the body limit bounds).
+    MAX_CONTENT_LENGTH = 256 * 1024
+    MAX_FORM_PARTS = 100
     # Run Alembic migrations when app.py is loaded, so `flask --app app run` needs no set-up.
     AUTO_MIGRATE = True
 
@@ -96,4 +112,6 @@ class TestConfig(Config):
     # set their own. Every create_app gives the limiter (one per process) fresh memory
     # counters, so each test's app starts from zero.
     LOGIN_RATE_LIMIT = SIGNUP_RATE_LIMIT = REDEEM_RATE_LIMIT = "1000 per minute"
+    LOGIN_ADDRESS_RATE_LIMIT = "1000 per minute"
+    LOGIN_SLOWDOWN_AFTER = "1000 per 15 minutes"
     RESET_RATE_LIMIT = "1000 per minute"

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from carebank import cli
-from carebank.core import error_pages, instance, security, tasks
+from carebank.core import error_pages, instance, rate_limits, request_guards, security, tasks
 from carebank.core.converters import IdConverter
 from carebank.core.database import configure_engine, database_url, drop_async_teardown, engine_options
 from carebank.core.extensions import babel, csrf, db, limiter, login_manager
@@ -40,6 +40,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    rate_limits.warn_if_counting_per_worker(app)
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -55,5 +56,6 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(api)
     error_pages.register(app)
     security.register(app)
+    request_guards.register(app)
     cli.register(app)
     return app

@@ -1,10 +1,12 @@
 """Signing up, logging in and out, profiles, and the language switch."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_timedelta, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import refresh
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -62,6 +64,14 @@ def login():
         if saved.ok:
             return redirect(safe_next_url(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.errorhandler(rate_limits.LoginsPaused)
+def login_paused(paused: rate_limits.LoginsPaused):
+    """Too many failed logins from here: the form again, saying how long to wait."""
+    wait = format_timedelta(timedelta(seconds=paused.seconds), threshold=1)
+    message = _("Too many tries from here. Please try again in %(wait)s.", wait=wait)
+    return render_template("auth/login.html", form=LoginForm(), paused=message), 429
 
 
 @bp.route("/logout", methods=["POST"])
