@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ class CardFace:
     url: str
     found_text: str
     number_label: str = "No."
+    unprintable_label: str = "Cannot print:"
 
 
 def render_cards(faces: list[CardFace], *, sheet: bool) -> bytes:
@@ -128,6 +130,11 @@ def _draw_card(canvas: Canvas, face: CardFace) -> None:
     _draw_header(canvas, face.centre_name)
     text_width = CARD_WIDTH - QR_BOX - MARGIN - 1 * mm
     _draw_fitted(canvas, face.member_name, BOLD, 16, MARGIN, CARD_HEIGHT - 21 * mm, text_width)
+    missing = unprintable(face.member_name)
+    if missing:
+        codes = " ".join(f"U+{ord(char):04X}" for char in missing)
+        _draw_fitted(canvas, f"{face.unprintable_label} {codes}", REGULAR, 6, MARGIN,
+                     CARD_HEIGHT - 24 * mm, text_width)
     _draw_number(canvas, face, CARD_HEIGHT - 28 * mm)
     _draw_found(canvas, face, text_width)
     _draw_qr(canvas, face.url, CARD_WIDTH - QR_BOX - 1.5 * mm, 1.5 * mm, QR_BOX)
@@ -143,9 +150,32 @@ def _draw_header(canvas: Canvas, centre_name: str) -> None:
     canvas.setFillGray(0)
 
 
+def unprintable(text: str, font: str = BOLD) -> list[str]:
+    """The characters of `text` the font has no glyph for, in order of appearance: they would
+    print as blanks, so a name "José" would come out "Jos "."""
+    _register_fonts()
+    glyphs = pdfmetrics.getFont(font).face.charToGlyph
+    return list(dict.fromkeys(char for char in text if not char.isspace() and ord(char) not in glyphs))
+
+
+def _printable(text: str, font: str) -> str:
+    """`text` with each character the font lacks replaced by its base letter where it has
+    one (é → e), else by "?"; the card then says which they were."""
+    missing = set(unprintable(text, font))
+    if not missing:
+        return text
+    return "".join(_stand_in(char, font) if char in missing else char for char in text)
+
+
+def _stand_in(char: str, font: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and base != char and not unprintable(base, font) else "?"
+
+
 def _draw_fitted(canvas: Canvas, text: str, font: str, size: float, x: float, y: float,
                  width: float) -> None:
     """`text` at `size`, or smaller so that it fits `width` (long names still print whole)."""
+    text = _printable(text, font)
     natural = pdfmetrics.stringWidth(text, font, size)
     if natural > width:
         size = max(5.0, size * width / natural)

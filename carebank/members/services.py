@@ -19,6 +19,7 @@ from carebank.core.errors import Conflict, DomainError, NotFound, ValidationFail
 from carebank.core.passwords import hash_password, needs_rehash, verify_password
 from carebank.ledger.services import open_member_account
 from carebank.members.models import LoginSession, Member, Role, VettingStatus
+from carebank.members.names import clean_name
 
 PASSWORD_MIN_LENGTH = 8
 NAME_MAX_LENGTH = 80
@@ -69,7 +70,7 @@ def create_member(
 ) -> Member:
     """Sign up a member with an empty time account, in the centre serving their
     neighbourhood unless a centre is given."""
-    name = _required_text(name, "name", NAME_MAX_LENGTH, _l("your name"))
+    name = clean_name(name, "name", NAME_MAX_LENGTH, _l("your name"))
     email = _valid_email(email)
     _check_new_password(password, "password")
     if email_taken(session, email):
@@ -115,7 +116,7 @@ def register_resident(
     if not coordinator.is_admin or centre_id is None:
         centre_id = coordinator.centre_id
     member = Member(
-        name=_required_text(name, "name", NAME_MAX_LENGTH, _l("the name")),
+        name=clean_name(name, "name", NAME_MAX_LENGTH, _l("the name")),
         email=None, password_hash=None, role=Role.MEMBER, centre_id=centre_id,
         registered_by_id=coordinator.id, consent_at=utcnow(), consent_note=note,
     )
@@ -170,7 +171,7 @@ def log_in(session: Session, email, password) -> Member:
 def update_profile(session: Session, member: Member, **fields) -> Member:
     """Change the profile fields given; the name must stay non-empty."""
     if "name" in fields:
-        member.name = _required_text(fields.pop("name"), "name", NAME_MAX_LENGTH, _l("your name"))
+        member.name = clean_name(fields.pop("name"), "name", NAME_MAX_LENGTH, _l("your name"))
     _apply_profile(member, **fields)
     session.flush()
     return member
