@@ -256,6 +256,22 @@ def make_exchange(session, make_member, make_post):
     return make
 
 
+@pytest.fixture
+def earn(session, policy, make_member, make_exchange):
+    """Minutes a member has to give, earned as members earn them: a confirmed visit to a new
+    neighbour (gifts and donations spend only time the member has)."""
+
+    def earn(member, minutes: int = 600):
+        exchange = make_exchange(member, make_member("Neighbour"))
+        transaction = ledger.credit_visit(
+            session, member.id, exchange.receiver_id, minutes, exchange_id=exchange.id,
+            created_by_id=exchange.receiver_id, policy=policy)
+        session.commit()
+        return transaction
+
+    return earn
+
+
 class Inbox:
     """An aiosmtpd handler keeping every message it receives."""
 

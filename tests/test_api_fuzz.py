@@ -69,9 +69,10 @@ def live_url(app):
 
 
 @pytest.fixture
-def world(session, policy, make_member, make_post, make_exchange):
+def world(session, policy, make_member, make_post, make_exchange, earn):
     """A coordinator with something real behind the low ids: a neighbour in their centre, posts,
-    a proposal to answer, an accepted exchange, a code and a funded pool."""
+    a proposal to answer, an accepted exchange, a code and a funded pool (and, beyond the low
+    ids, the visits that earned the minutes given)."""
     fuzzer = make_member("Fuzz Coordinator", role=Role.COORDINATOR)
     neighbour = make_member("Neighbour")
     own_offer = make_post(fuzzer, kind="offer")
@@ -79,6 +80,8 @@ def world(session, policy, make_member, make_post, make_exchange):
     make_post(neighbour, kind="need", category="escort")
     accepted = make_exchange(provider=fuzzer, receiver=neighbour)
     confirmations.make_code(session, neighbour, accepted.id, 30, policy)
+    earn(neighbour, 600)
+    earn(fuzzer, 600)  # so the fuzzer's gifts and donations go through, too
     ledger.donate_to_pool(session, neighbour, 600, "For anyone", policy)
     session.commit()
     return SimpleNamespace(fuzzer_email=fuzzer.email)

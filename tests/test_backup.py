@@ -69,10 +69,13 @@ class GiftTraffic:
         self.app.config["TEST_SESSION"] = self.test_session
 
 
-def test_backup_taken_while_gifts_run_is_a_sound_ledger(app, database_url, make_member, tmp_path):
+def test_backup_taken_while_gifts_run_is_a_sound_ledger(app, database_url, make_member, earn, tmp_path):
     sqlite_only(database_url)
     source, target = database_url.removeprefix("sqlite:///"), tmp_path / "backup.sqlite3"
-    traffic = GiftTraffic(app, make_member("Ara"), make_member("Bomi"))
+    ara, bomi = make_member("Ara"), make_member("Bomi")
+    earn(ara, 60)  # each gives back what they were given, a minute at a time
+    earn(bomi, 60)
+    traffic = GiftTraffic(app, ara, bomi)
 
     with traffic:
         traffic.wait_for(ENOUGH_GIFTS)

@@ -149,16 +149,17 @@ def test_set_role_refuses_an_unknown_role(app, session, make_member):
     assert session.get(Member, member.id).role is Role.MEMBER
 
 
-def test_ledger_reverse_undoes_a_gift_with_a_new_transaction(app, session, make_member, policy):
+def test_ledger_reverse_undoes_a_gift_with_a_new_transaction(app, session, make_member, policy, earn):
     app.config["DEFAULT_LOCALE"] = "en"
     giver, receiver = make_member(), make_member()
     coordinator = make_member(role=Role.COORDINATOR)
+    earn(giver, 90)
     gift = ledger.gift(session, giver, receiver.id, 90, "by mistake", policy)
     session.commit()
     result = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", coordinator.email, "--memo", "wrong person")
     assert result.exit_code == 0, result.output
-    assert (ledger.balance_of(session, giver.id), ledger.balance_of(session, receiver.id)) == (0, 0)
-    assert session.scalar(sa.select(sa.func.count()).select_from(Transaction)) == 2
+    assert (ledger.balance_of(session, giver.id), ledger.balance_of(session, receiver.id)) == (90, 0)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Transaction)) == 3  # with the earning visit
     again = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", coordinator.email, "--memo", "again")
     assert again.exit_code != 0 and "already been reversed" in again.output
     by_member = invoke(app, session, "ledger", "reverse", str(gift.id), "--by", giver.email, "--memo", "mine")

@@ -1,4 +1,4 @@
-"""Requests racing each other through the real app: a code pays once, a floor holds.
+"""Requests racing each other through the real app: a code pays once, a balance holds.
 
 Each thread has its own test client (its own cookies, and its own app context and database
 session per request), and all of them are released at the same moment by a barrier.
@@ -37,11 +37,12 @@ def test_same_code_redeemed_at_once_pays_exactly_once(app, session, policy, make
     assert ledger.verify(session) == []
 
 
-def test_concurrent_gifts_never_cross_the_floor(app, session, policy, make_member):
+def test_concurrent_gifts_never_give_more_than_the_giver_has(app, session, policy, make_member, earn):
     # Recipients on both sides of the giver's account id, so lock order is exercised both ways.
     before = make_member("Before")
     giver = make_member("Giver")
     after = make_member("After")
+    earn(giver, 1200)
     clients = logged_in_clients(app, giver, THREADS)
     payloads = [{"to_member_id": (before, after)[i % 2].id, "minutes": 300} for i in range(THREADS)]
 
@@ -52,14 +53,16 @@ def test_concurrent_gifts_never_cross_the_floor(app, session, policy, make_membe
     assert statuses == [201] * 4 + [409] * (THREADS - 4), answers
     refused = [body["error"]["code"] for status, body in answers if status == 409]
     assert set(refused) == {"insufficient_balance"}
-    assert ledger.balance_of(session, giver.id) == policy.min_balance_minutes == -1200
+    assert ledger.balance_of(session, giver.id) == 0
     assert ledger.balance_of(session, before.id) + ledger.balance_of(session, after.id) == 1200
     assert ledger.verify(session) == []
 
 
-def test_opposite_gifts_at_once_all_go_through(app, session, make_member):
+def test_opposite_gifts_at_once_all_go_through(app, session, make_member, earn):
     # Two members giving to each other at the same moment must not deadlock.
     alice, bora = make_member("Alice"), make_member("Bora")
+    earn(alice, 100)
+    earn(bora, 100)
     half = THREADS // 2
     clients = logged_in_clients(app, alice, half) + logged_in_clients(app, bora, half)
     payloads = [{"to_member_id": bora.id, "minutes": 10}] * half + \
@@ -68,6 +71,6 @@ def test_opposite_gifts_at_once_all_go_through(app, session, make_member):
     answers = race(app, session, clients, "/api/v1/transfers", payloads)
 
     assert [status for status, _ in answers] == [201] * THREADS, answers
-    assert ledger.balance_of(session, alice.id) == half * (25 - 10)
-    assert ledger.balance_of(session, bora.id) == half * (10 - 25)
+    assert ledger.balance_of(session, alice.id) == 100 + half * (25 - 10)
+    assert ledger.balance_of(session, bora.id) == 100 + half * (10 - 25)
     assert ledger.verify(session) == []

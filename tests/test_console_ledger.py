@@ -12,9 +12,11 @@ from carebank.members.models import Role
 
 
 @pytest.fixture
-def filled_pool(session, make_member, policy):
-    """Two hours donated to the community pool."""
-    ledger.donate_to_pool(session, make_member("Generous Donor"), 120, "", policy)
+def filled_pool(session, make_member, policy, earn):
+    """Two hours earned and donated to the community pool."""
+    donor = make_member("Generous Donor")
+    earn(donor, 120)
+    ledger.donate_to_pool(session, donor, 120, "", policy)
     session.commit()
 
 

@@ -186,8 +186,10 @@ def assert_try_again(page, api) -> None:
     assert page.headers["Retry-After"] == api.headers["Retry-After"] == "5"
 
 
-def test_locked_database_answers_try_again_and_saves_nothing(impatient_app, session, database_url, make_member):
+def test_locked_database_answers_try_again_and_saves_nothing(
+        impatient_app, session, database_url, make_member, earn):
     giver, friend = make_member("Giver"), make_member("Friend")
+    earn(giver, 60)
     phone, csrf = phone_of(impatient_app, giver)
     before = ledger_state(session)
 
@@ -237,10 +239,12 @@ def disk_full(app, database_url: str):
         engine.dispose()
 
 
-def test_full_disk_answers_try_again_and_loses_nothing(impatient_app, session, database_url, make_member):
+def test_full_disk_answers_try_again_and_loses_nothing(impatient_app, session, database_url, make_member, earn):
     if not sqlite_path(database_url):
         pytest.skip("a full disk is simulated with SQLite's max_page_count")
     ara, bomi = make_member("Ara"), make_member("Bomi")
+    earn(ara, 60)  # each gives back what they were given, a minute at a time
+    earn(bomi, 60)
     phones = [(phone_of(impatient_app, ara), bomi), (phone_of(impatient_app, bomi), ara)]
     before_count = ledger_state(session)[0]
     answers = []

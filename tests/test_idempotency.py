@@ -176,9 +176,13 @@ def test_a_failed_first_attempt_is_not_stored(session, policy, exchange, receive
     assert confirm(receiver, fresh, key).status_code == 201
 
 
-def test_retry_after_topping_up_the_balance_succeeds(session, policy, make_member, exchange, receiver, key):
+def test_retry_after_topping_up_the_balance_succeeds(
+    session, policy, make_member, make_exchange, exchange, receiver, key
+):
     friend = make_member("Friend")
-    ledger.gift(session, exchange.receiver, friend.id, 1200, "", policy)  # receiver now at the floor
+    care = make_exchange(friend, exchange.receiver)
+    ledger.credit_visit(session, friend.id, exchange.receiver_id, 1200, exchange_id=care.id,
+                        created_by_id=exchange.receiver_id, policy=policy)  # receiver now at the floor
     session.commit()
     token = new_code(session, policy, exchange)
     refused = confirm(receiver, token, key)

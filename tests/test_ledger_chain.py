@@ -72,11 +72,15 @@ def insert_transaction(session, moves: dict[int, int], memo: str = "",
 
 
 @pytest.fixture
-def gifts(session, policy, make_member):
-    """Three gifts between Alice and Bora: the middle one is the one tampered with."""
+def gifts(session, policy, make_member, make_exchange):
+    """Alice's visit to Bora, then two gifts of what she earned: the middle one, a gift, is
+    the one tampered with."""
     alice, bora = make_member("Alice"), make_member("Bora")
-    made = [ledger.gift(session, alice, bora.id, minutes, memo, policy)
-            for minutes, memo in ((10, "first"), (50, "lunch 점심"), (5, "last"))]
+    exchange = make_exchange(alice, bora)
+    made = [ledger.credit_visit(session, alice.id, bora.id, 60, exchange_id=exchange.id,
+                                created_by_id=bora.id, policy=policy, memo="first")]
+    made += [ledger.gift(session, alice, bora.id, minutes, memo, policy)
+             for minutes, memo in ((50, "lunch 점심"), (5, "last"))]
     session.commit()
     return alice, bora, [t.id for t in made]
 
@@ -88,12 +92,12 @@ def test_every_operation_seals_its_transaction_into_one_chain(
     session, policy, make_member, make_exchange, coordinator
 ):
     alice, bora = make_member("Alice"), make_member("Bora")
-    ledger.gift(session, alice, bora.id, 30, "고마워요", policy)
-    ledger.donate_to_pool(session, bora, 20, "", policy)
-    ledger.grant_from_pool(session, coordinator, alice.id, 10, "winter help", policy)
     exchange = make_exchange(alice, bora)
-    _, token = confirmations.make_code(session, alice, exchange.id, 45, policy)
+    _, token = confirmations.make_code(session, alice, exchange.id, 60, policy)
     visit, _ = confirmations.redeem(session, bora, token, policy)
+    ledger.gift(session, alice, bora.id, 30, "고마워요", policy)
+    ledger.donate_to_pool(session, alice, 20, "", policy)
+    ledger.grant_from_pool(session, coordinator, alice.id, 10, "winter help", policy)
     ledger.reverse(session, coordinator, visit.id, "entered twice")
     session.commit()
 
@@ -256,10 +260,11 @@ def test_postgres_refuses_to_commit_postings_that_do_not_sum_to_zero(session, gi
 # --- concurrent writers -------------------------------------------------------------------
 
 
-def test_concurrent_gifts_leave_one_straight_chain(app, session, make_member):
+def test_concurrent_gifts_leave_one_straight_chain(app, session, make_member, earn):
     people = [make_member(f"Neighbour {i}") for i in range(4)]
     clients, payloads = [], []
     for i, giver in enumerate(people):
+        earn(giver, 7 * (1 + 2 + 3))
         clients += logged_in_clients(app, giver, 3)
         payloads += [{"to_member_id": people[(i + k) % 4].id, "minutes": 7 * k} for k in (1, 2, 3)]
 
@@ -267,7 +272,8 @@ def test_concurrent_gifts_leave_one_straight_chain(app, session, make_member):
 
     assert [status for status, _ in answers] == [201] * 12, answers
     chain = seals(session)
-    assert len(chain) == 12 == session.scalar(sa.select(sa.func.count()).select_from(Transaction))
+    # Twelve gifts after the four visits that earned their minutes.
+    assert len(chain) == 16 == session.scalar(sa.select(sa.func.count()).select_from(Transaction))
     assert [s.prev_hash for s in chain] == [ledger.GENESIS_HASH] + [s.hash for s in chain[:-1]]
     assert ledger.verify(session) == []
 

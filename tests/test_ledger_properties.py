@@ -1,6 +1,7 @@
 """Random sequences of visits, gifts, donations, grants and reversals (hypothesis) keep the
 ledger whole after every step: all balances sum to zero, each cached balance is the sum of its
-postings, no balance is below its floor unless a reversal put it there, `verify` finds
+postings, no balance is below its floor unless a reversal put it there, the community pool is
+never below zero, a gift or donation never leaves its giver below zero, `verify` finds
 nothing, and a refused operation changes nothing."""
 from dataclasses import replace
 
@@ -32,13 +33,17 @@ BOUNDED = settings(
 
 
 @pytest.fixture
-def cast(session, make_member, make_exchange):
-    """A coordinator and three neighbours, with an accepted exchange for every ordered pair
-    of neighbours (provider, receiver), committed once for all examples."""
+def cast(session, make_member, make_exchange, earn):
+    """A coordinator and three neighbours, each with 200 minutes earned (gifts and donations
+    spend only time one has), an accepted exchange for every ordered pair of neighbours
+    (provider, receiver), and a colleague who corrects, committed once for all examples."""
     coordinator = make_member("Coordinator Park", role=Role.COORDINATOR)
+    colleague = make_member("Coordinator Oh", role=Role.COORDINATOR)
     neighbours = [make_member(name) for name in ("Alice", "Bora", "Chul")]
+    for member in (coordinator, *neighbours):
+        earn(member, 200)
     exchange_ids = [make_exchange(p, r).id for p in neighbours for r in neighbours if p is not r]
-    return [coordinator.id, *(m.id for m in neighbours)], exchange_ids
+    return [coordinator.id, *(m.id for m in neighbours)], colleague.id, exchange_ids
 
 
 def cached_balances(session) -> dict[int, int]:
@@ -57,7 +62,7 @@ def transaction_count(session) -> int:
 
 
 def test_ledger_stays_whole_under_random_operations(session, policy, cast):
-    member_ids, exchange_ids = cast
+    member_ids, colleague_id, exchange_ids = cast
     # A floor of 4 hours, so that a few steps reach it and refusals are common.
     policy = replace(policy, min_balance_minutes=-240)
     outcomes = {"done": set(), "refused": set()}  # operation kinds seen, over all examples
@@ -74,6 +79,7 @@ def test_ledger_stays_whole_under_random_operations(session, policy, cast):
             session.rollback()
             self.people = [session.get(Member, member_id) for member_id in member_ids]
             self.coordinator = self.people[0]
+            self.colleague = session.get(Member, colleague_id)  # never a party
             self.open = []  # made in this example, neither a reversal nor reversed
             self.reversed = []
             self.reversals = []
@@ -91,13 +97,16 @@ def test_ledger_stays_whole_under_random_operations(session, policy, cast):
 
         @rule(giver=everyone, recipient=everyone, minutes=st.integers(1, 600))
         def gift(self, giver, recipient, minutes):
-            # Giving to oneself is refused; so is going below the floor.
-            to = self.people[recipient].id
-            self.attempt(lambda: ledger.gift(session, self.people[giver], to, minutes, "thanks", policy))
+            # Giving to oneself is refused; so is giving more than one has.
+            to, giver = self.people[recipient].id, self.people[giver]
+            if self.attempt(lambda: ledger.gift(session, giver, to, minutes, "thanks", policy)):
+                assert ledger.balance_of(session, giver.id) >= 0
 
         @rule(donor=everyone, minutes=st.integers(1, 600))
         def donate(self, donor, minutes):
-            self.attempt(lambda: ledger.donate_to_pool(session, self.people[donor], minutes, "", policy))
+            donor = self.people[donor]
+            if self.attempt(lambda: ledger.donate_to_pool(session, donor, minutes, "", policy)):
+                assert ledger.balance_of(session, donor.id) >= 0
 
         @rule(recipient=everyone, minutes=st.integers(1, 300))
         def grant(self, recipient, minutes):
@@ -107,41 +116,47 @@ def test_ledger_stays_whole_under_random_operations(session, policy, cast):
                 session, self.coordinator, to, minutes, "winter help", policy))
 
         @precondition(lambda self: self.open)
-        @rule(data=st.data())
-        def reverse(self, data):
+        @rule(data=st.data(), by_colleague=st.booleans())
+        def reverse(self, data, by_colleague):
             original = self.open.pop(data.draw(st.integers(0, len(self.open) - 1)))
-            # Floors do not bind a correction, so a reversal always goes through.
-            reversal = ledger.reverse(session, self.coordinator, original, "entered by mistake")
-            self.reversed.append(original)
-            self.reversals.append(reversal.id)
-            outcomes["done"].add(reversal.kind)
+            # Members' floors do not bind a correction; the pool's does, and the coordinator
+            # cannot correct a transaction of their own.
+            by = self.colleague if by_colleague else self.coordinator
+            reversal = self.attempt(lambda: ledger.reverse(session, by, original, "entered by mistake"),
+                                    opens=False)
+            if reversal:
+                self.reversed.append(original)
+                self.reversals.append(reversal.id)
 
         @precondition(lambda self: self.reversed)
         @rule(data=st.data())
         def reverse_again(self, data):
             original = data.draw(st.sampled_from(self.reversed))
-            self.attempt(lambda: ledger.reverse(session, self.coordinator, original, "again"),
+            self.attempt(lambda: ledger.reverse(session, self.colleague, original, "again"),
                          refusal=Conflict)
 
         @precondition(lambda self: self.reversals)
         @rule(data=st.data())
         def reverse_a_reversal(self, data):
             reversal = data.draw(st.sampled_from(self.reversals))
-            self.attempt(lambda: ledger.reverse(session, self.coordinator, reversal, "undo it"),
+            self.attempt(lambda: ledger.reverse(session, self.colleague, reversal, "undo it"),
                          refusal=ValidationFailed)
 
-        def attempt(self, operation, refusal=DomainError) -> None:
-            """Run an operation that may be refused; a refusal must change nothing."""
+        def attempt(self, operation, refusal=DomainError, opens=True) -> Transaction | None:
+            """Run an operation that may be refused; a refusal must change nothing. The
+            transaction it made, or None."""
             before = cached_balances(session), transaction_count(session)
             try:
                 transaction = operation()
             except refusal as refused:
                 assert (cached_balances(session), transaction_count(session)) == before
                 outcomes["refused"].add(refused.code)
-                return
+                return None
             assert refusal is DomainError, f"expected {refusal.__name__}, but it went through"
-            self.open.append(transaction.id)
+            if opens:
+                self.open.append(transaction.id)
             outcomes["done"].add(transaction.kind)
+            return transaction
 
         # --- invariants -------------------------------------------------------------------
 
@@ -167,6 +182,10 @@ def test_ledger_stays_whole_under_random_operations(session, policy, cast):
                 assert account_id in touched or balance >= floor, (account_id, kind, balance)
 
         @invariant()
+        def the_pool_is_never_below_zero(self):
+            assert ledger.pool_account(session).balance_minutes >= ledger.POOL_FLOOR
+
+        @invariant()
         def verify_finds_nothing(self):
             assert ledger.verify(session) == []
 
@@ -176,4 +195,4 @@ def test_ledger_stays_whole_under_random_operations(session, policy, cast):
     assert outcomes["done"] == set(TransactionKind)
     # invalid_input: a reversal of a reversal.
     assert outcomes["refused"] == {"insufficient_balance", "self_transfer", "self_grant",
-                                   "already_reversed", "invalid_input"}
+                                   "self_reversal", "already_reversed", "invalid_input"}

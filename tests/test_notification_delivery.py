@@ -62,8 +62,15 @@ def gift(client, to, minutes=30):
 
 
 @pytest.fixture
-def giver(make_member):
-    return make_member("Park Min-su")
+def giver(session, queue, make_member, earn):
+    """A member with ten hours earned to give. The news of the exchange and visit that earned
+    them counts as delivered, so the deliveries a test sees are its own."""
+    member = make_member("Park Min-su")
+    earn(member, 600)
+    session.execute(sa.update(Delivery).values(status="sent", sent_at=utcnow()))
+    session.commit()
+    queue.flush()
+    return member
 
 
 @pytest.fixture

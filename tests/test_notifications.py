@@ -82,14 +82,16 @@ def test_a_confirmed_visit_tells_both_with_the_minutes(session, make_exchange, p
 
 
 def test_gifts_grants_and_reversals_tell_the_members_whose_time_moved(session, owner, helper, policy,
-                                                                      coordinator):
+                                                                      coordinator, earn):
+    earn(helper, 150)
+    earned = len(kinds_of(session, helper))  # the news of the visit that earned them
     ledger.donate_to_pool(session, helper, 120, "", policy)
     gift = ledger.gift(session, helper, owner.id, 30, "thanks", policy)
     ledger.grant_from_pool(session, coordinator, owner.id, 60, "Winter heating help", policy)
     ledger.reverse(session, coordinator, gift.id, "Sent by mistake")
     session.commit()
     assert kinds_of(session, owner) == ["gift_received", "grant_received", "transaction_reversed"]
-    assert kinds_of(session, helper) == ["transaction_reversed"]
+    assert kinds_of(session, helper)[earned:] == ["transaction_reversed"]
 
 
 def test_a_problem_reported_tells_the_other_party_and_the_centre_and_its_settling_both(

@@ -190,9 +190,11 @@ def test_paste_form_shows_errors_under_the_field(parties, session):
     assert count_transactions(session) == 0
 
 
-def test_confirming_beyond_the_balance_floor_explains_why(parties, session, policy):
+def test_confirming_beyond_the_balance_floor_explains_why(parties, session, policy, make_member, make_exchange):
     exchange, provider, provider_client, receiver, receiver_client = parties
-    ledger.donate_to_pool(session, receiver, 900, "", policy)  # down to −15 h; the floor is −20 h
+    earlier = make_exchange(make_member("Carer Oh"), receiver)
+    ledger.credit_visit(session, earlier.provider_id, receiver.id, 900, exchange_id=earlier.id,
+                        created_by_id=receiver.id, policy=policy)  # down to −15 h; the floor is −20 h
     session.commit()
     _, token = make_code_via_web(provider_client, exchange, hours=8, extra_minutes=0)
     response = receiver_client.post(f"/c/{token}")

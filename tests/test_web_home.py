@@ -27,8 +27,9 @@ def test_home_without_open_posts_suggests_nothing(app, make_member):
     assert "Suggested for" not in page and "You have no open posts." in page
 
 
-def test_home_lists_the_five_newest_entries_with_who_and_how_much(app, session, policy, make_member):
+def test_home_lists_the_five_newest_entries_with_who_and_how_much(app, session, policy, make_member, earn):
     alice, bora = make_member("Alice"), make_member("Bora")
+    earn(alice, 210)
     for minutes in (10, 20, 30, 40, 50, 60):
         ledger.gift(session, alice, bora.id, minutes, "", policy)
     session.commit()

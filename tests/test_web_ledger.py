@@ -32,12 +32,13 @@ def giver_client(app, giver):
     return logged_in(app, giver)
 
 
-def test_gift_moves_minutes_and_shows_in_both_histories(app, giver, giver_client, make_member, session):
+def test_gift_moves_minutes_and_shows_in_both_histories(app, giver, giver_client, make_member, session, earn):
     friend = make_member("Lee Soon-ja")
+    earn(giver, 75)
     response = giver_client.post("/ledger/gift", data={
         "to_member_id": friend.id, "hours": 1, "extra_minutes": 15, "memo": "For the kimchi"})
     assert response.status_code == 302 and response.location == "/ledger/"
-    assert (balance(session, giver), balance(session, friend)) == (-75, 75)
+    assert (balance(session, giver), balance(session, friend)) == (0, 75)
     mine = giver_client.get("/ledger/").get_data(as_text=True)
     assert "You gave 1 h 15 min to Lee Soon-ja" in mine
     assert re.search(rf'Gift</strong> ·\s*<a href="/members/{friend.id}">Lee Soon-ja</a>', mine)
@@ -73,21 +74,22 @@ def test_bad_gift_is_refused_and_moves_nothing(giver, giver_client, make_member,
     assert count_transactions(session) == 0
 
 
-def test_gift_below_the_balance_floor_is_refused(giver, giver_client, make_member, session, policy):
+def test_gift_beyond_the_balance_is_refused(giver, giver_client, make_member, session, earn):
     friend = make_member("Lee Soon-ja")
-    ledger.gift(session, giver, friend.id, 1140, "", policy)  # −19 h: one more hour is allowed, not two
+    earn(giver, 60)  # one hour can be given, not more
     response = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 10})
     assert response.status_code == 400
-    assert "your balance cannot go below −20 h" in response.get_data(as_text=True)
-    assert balance(session, giver) == -1140
+    assert "You can give only minutes you have: your balance is 1 h." in response.get_data(as_text=True)
+    assert balance(session, giver) == 60
     allowed = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 0})
-    assert allowed.status_code == 302 and balance(session, giver) == -1200
+    assert allowed.status_code == 302 and balance(session, giver) == 0
 
 
-def test_donation_fills_the_pool(giver, giver_client, session):
+def test_donation_fills_the_pool(giver, giver_client, session, earn):
+    earn(giver, 120)
     response = giver_client.post("/ledger/donate", data={"hours": 2, "extra_minutes": 0, "memo": "For winter"})
     assert response.status_code == 302
-    assert (balance(session, giver), pool_balance(session)) == (-120, 120)
+    assert (balance(session, giver), pool_balance(session)) == (0, 120)
     history = giver_client.get("/ledger/").get_data(as_text=True)
     assert "Donation</strong> ·" in history and "Community pool" in history
     assert "2 h" in giver_client.get("/ledger/pool").get_data(as_text=True)
@@ -95,7 +97,7 @@ def test_donation_fills_the_pool(giver, giver_client, session):
 
 @pytest.mark.parametrize("data, message", [
     ({"hours": 0, "extra_minutes": 0}, "The time must be between 1 minute and 24 h."),
-    ({"hours": 21, "extra_minutes": 0}, "your balance cannot go below −20 h"),
+    ({"hours": 1, "extra_minutes": 0}, "You can give only minutes you have: your balance is 0 min."),
     ({"hours": "", "extra_minutes": 0}, "Not a valid integer value."),
 ])
 def test_bad_donation_is_refused_and_moves_nothing(giver, giver_client, session, data, message):
@@ -109,7 +111,8 @@ def coordinator_client(app, make_member):
     return logged_in(app, make_member("Coordinator Choi", role=Role.COORDINATOR))
 
 
-def test_coordinator_grants_from_the_pool(giver, giver_client, coordinator_client, make_member, session):
+def test_coordinator_grants_from_the_pool(giver, giver_client, coordinator_client, make_member, session, earn):
+    earn(giver, 180)
     giver_client.post("/ledger/donate", data={"hours": 3, "extra_minutes": 0})
     elder = make_member("Grandma Yoon")
     assert "Grant this time" in coordinator_client.get("/ledger/pool").get_data(as_text=True)
@@ -132,7 +135,8 @@ def test_grant_beyond_the_pool_is_refused(coordinator_client, make_member, sessi
     assert unknown.status_code == 400 and "That member does not exist." in unknown.get_data(as_text=True)
 
 
-def test_members_cannot_grant(giver, giver_client, make_member, session):
+def test_members_cannot_grant(giver, giver_client, make_member, session, earn):
+    earn(giver, 60)
     giver_client.post("/ledger/donate", data={"hours": 1, "extra_minutes": 0})
     other = make_member("Other")
     assert "Grant this time" not in giver_client.get("/ledger/pool").get_data(as_text=True)
@@ -166,8 +170,9 @@ def test_ledger_pages_render_in_both_languages(giver_client, coordinator_client,
         assert f'<html lang="{language}">' in response.get_data(as_text=True)
 
 
-def test_history_pages_twenty_five_entries_at_a_time_newest_first(app, session, policy, make_member):
+def test_history_pages_twenty_five_entries_at_a_time_newest_first(app, session, policy, make_member, earn):
     alice, bora = make_member("Alice"), make_member("Bora")
+    earn(alice, 30)  # the oldest entry, before the gifts
     for n in range(1, 31):  # 30 gifts: "gift 1" oldest … "gift 30" newest
         ledger.gift(session, alice, bora.id, 1, f"gift {n}", policy)
     session.commit()
@@ -179,6 +184,6 @@ def test_history_pages_twenty_five_entries_at_a_time_newest_first(app, session, 
 
     assert first.count("<tr>") - 1 == 25 and "gift 30" in first and "gift 6<" in first
     assert "gift 5<" not in first and "Older entries" in first and "Newer entries" not in first
-    assert second.count("<tr>") - 1 == 5 and "gift 5<" in second and "gift 1<" in second
+    assert second.count("<tr>") - 1 == 6 and "gift 5<" in second and "gift 1<" in second
     assert "Newer entries" in second and "Older entries" not in second
     assert "There are no older entries." in beyond

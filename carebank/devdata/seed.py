@@ -607,9 +607,9 @@ class History:
         return min(candidates, key=lambda p: self.balance[p.account_id])
 
     def _giver(self, now: int, minutes: int, threshold: int) -> Person:
-        """Someone with a login and time to spare, else anyone with a login who can pay (the
-        richest known member, if luck fails)."""
-        for wanted in (threshold, minutes + self.floor):
+        """Someone with a login and time to spare, else anyone with a login who has the minutes
+        (the richest known member, if luck fails): one gives only time one has."""
+        for wanted in (threshold, minutes):
             for _ in range(12):
                 person = self._anyone(now)
                 if person.has_login and self.balance[person.account_id] >= wanted:
@@ -617,14 +617,15 @@ class History:
         known = self.city.people[: max(1, bisect_right(self.city.joins, now - SETTLING_IN))]
         return max((p for p in known if p.has_login), key=lambda p: self.balance[p.account_id])
 
-    def _coordinator_for(self, member: Person) -> Person:
-        """A coordinator of the member's centre (not the member: nobody grants to themselves)."""
-        staff = [c for c in member.centre.coordinators if c is not member]
+    def _coordinator_for(self, member: Person, other: Person | None = None) -> Person:
+        """A coordinator of the member's centre who is neither the member nor `other` (nobody
+        grants to themselves or reverses their own transaction)."""
+        staff = [c for c in member.centre.coordinators if c is not member and c is not other]
         return self.rng.choice(staff) if staff else self.city.admin
 
     # -- the kinds of transaction --
 
-    def visit(self, now: int) -> None:
+    def visit(self, now: int, *, or_gift: bool = True) -> None:
         """A visit in a live exchange whose receiver can still pay; an exchange whose receiver
         cannot ends there, and a new one starts when fewer than the target are live."""
         rng = self.rng
@@ -641,7 +642,7 @@ class History:
                 continue
             self._visit(now, exchange, minutes)
             return
-        self.gift(now)
+        self.gift(now, or_visit=or_gift)
 
     def _visit(self, now: int, exchange: LiveExchange, minutes: int) -> None:
         provider, receiver = exchange.provider, exchange.receiver
@@ -730,10 +731,19 @@ class History:
         self.exchange_count += 1
         return exchange
 
-    def gift(self, now: int) -> None:
+    def _affordable(self, giver: Person, minutes: int) -> int:
+        """`minutes`, or what the giver has in whole quarter hours if that is less."""
+        return min(minutes, max(0, self.balance[giver.account_id]) // 15 * 15)
+
+    def gift(self, now: int, *, or_visit: bool = True) -> None:
         """A member gives time to a neighbour who has little (the Sarangori practice)."""
         minutes = self.rng.choice(GIFT_MINUTES)
         sender = self._giver(now, minutes, threshold=minutes)
+        if self._affordable(sender, minutes) < 15 and or_visit:
+            self.visit(now, or_gift=False)  # nobody has time to give yet: a visit earns some
+            return
+        # Only when no member of the town has a quarter hour (its very first transactions).
+        minutes = self._affordable(sender, minutes) or 15
         recipient = self._neediest(sender.centre, now)
         if recipient is sender:
             recipient = next(p for p in sender.centre.people if p is not sender)
@@ -743,6 +753,10 @@ class History:
     def donation(self, now: int) -> None:
         minutes = self.rng.choice(DONATION_MINUTES)
         donor = self._giver(now, minutes, threshold=minutes + 120)
+        if self._affordable(donor, minutes) < 15:
+            self.gift(now)
+            return
+        minutes = self._affordable(donor, minutes)
         self._record(now, "donation", [(donor.account_id, -minutes), (self.pool_account_id, minutes)],
                      created_by=donor, memo=self.rng.choice(DONATION_MEMOS[donor.locale]))
         self.pool += minutes
@@ -774,7 +788,9 @@ class History:
             if tid in self.reversed or not self._can_pay(provider, minutes):
                 continue
             self.reversed.add(tid)
-            coordinator = self._coordinator_for(receiver)
+            coordinator = self._coordinator_for(receiver, provider)
+            if coordinator in (receiver, provider):
+                continue  # the admin was a party: another visit
             reason = rng.choice(REVERSAL_REASONS[coordinator.locale])
             # The original's postings negated, in its order (as ledger.reverse does).
             postings = [(receiver.account_id, minutes), (provider.account_id, -minutes)]

@@ -46,6 +46,7 @@ def member_history(member_id: int):
     return render_template(
         "console/ledger/history.html", member=member, entries=entries, kind_words=KIND_WORDS,
         reversed_ids=ledger.reversed_ids(db.session, [e.transaction_id for e in entries]),
+        own_ids={e.transaction_id for e in entries if current_user.id in (member.id, e.counterparty_id)},
     )
 
 
@@ -68,5 +69,5 @@ def _reverse_page(transaction: Transaction, parties: list[Party], form: ReverseF
     return render_template(
         "console/ledger/reverse.html", transaction=transaction, parties=parties, form=form,
         kind_words=KIND_WORDS, reversal=ledger.reversal_of(db.session, transaction),
-        creator=ledger.creator_of(db.session, transaction),
+        creator=ledger.creator_of(db.session, transaction), own=ledger.is_party(current_user, parties),
     ), status

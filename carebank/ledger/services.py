@@ -38,6 +38,9 @@ from carebank.notifications import events
 
 MEMO_MAX_LENGTH = 200
 POOL_FLOOR = 0
+# Gifts and donations pass on only time the member has: the balance floor is there so a
+# neighbour can receive care before they give, not to create credit to hand on.
+GIFT_FLOOR = 0
 # What the first seal follows. Changing the sealed text needs a new version and a migration
 # that reseals every transaction, or every old seal stops matching.
 GENESIS_HASH = "0" * 64
@@ -122,13 +125,20 @@ def member_or_none(session: Session, member_id) -> Member | None:
 
 
 def gift_recipient(session: Session, sender: Member, member_id) -> Member | None:
-    """The member a gift is for, when that is someone else who exists."""
+    """The member a gift is for, when that is someone else who exists and is active."""
     recipient = member_or_none(session, member_id)
-    return recipient if recipient is not None and recipient.id != sender.id else None
+    if recipient is None or recipient.id == sender.id or not recipient.is_active:
+        return None
+    return recipient
 
 
 def grant_recipient(session: Session, coordinator: Member, member_id) -> Member | None:
-    """The member a grant is for, when the coordinator manages them."""
+    """The member a grant is for, when the coordinator manages them and they are active."""
+    recipient = _managed_recipient(session, coordinator, member_id)
+    return recipient if recipient is not None and recipient.is_active else None
+
+
+def _managed_recipient(session: Session, coordinator: Member, member_id) -> Member | None:
     recipient = member_or_none(session, member_id)
     return recipient if recipient is not None and manages(coordinator, recipient) else None
 
@@ -174,6 +184,8 @@ def record_transaction(
         # The chain's lock comes before any account's, in every writer, so no two writers
         # wait for each other in a circle (also when one request writes two transactions).
         prev_hash = _lock_chain(session)
+        if kind is not TransactionKind.REVERSAL:
+            _require_active_accounts(session, [m.account_id for m in moves])
         visit_sign = _visit_sign(session, kind, reverses_id)
         # Accounts are locked in id order so two opposite transfers cannot deadlock.
         for move in sorted(moves, key=lambda m: m.account_id):
@@ -245,6 +257,19 @@ def _instant_text(value) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _require_active_accounts(session: Session, account_ids: list[int]) -> None:
+    """A deactivated member's minutes stay where they are; only a coordinator's correction
+    (a reversal) may still move them. Read under the ledger's lock, like the balances."""
+    stopped = session.scalar(
+        sa.select(Member).join(Account, Account.member_id == Member.id)
+        .where(Account.id.in_(account_ids), Member.deactivated_at.is_not(None))
+        .order_by(Member.id).limit(1)
+    )
+    if stopped is not None:
+        raise Conflict(_l("%(name)s's membership is deactivated: their minutes cannot move.",
+                          name=stopped.name), code="member_deactivated")
+
+
 def _visit_sign(session: Session, kind: TransactionKind, reverses_id: int | None) -> int:
     """+1 for a visit, −1 for the reversal of a visit, 0 otherwise: how a transaction moves
     the accounts' cached minutes given and received in visits."""
@@ -281,14 +306,21 @@ def _too_low(session: Session, kind: TransactionKind, move: Move) -> Insufficien
     member = session.scalar(sa.select(Member).join(Account, Account.member_id == Member.id)
                             .where(Account.id == move.account_id))
     floor = format_minutes(move.floor)
-    if member is None:
+    # Read under the ledger's lock, so it is the balance that refused the move.
+    held = LazyString(format_minutes, session.scalar(
+        sa.select(Account.balance_minutes).where(Account.id == move.account_id)))
+    if member is None and kind is TransactionKind.REVERSAL:
+        message = _l("This correction cannot be made: the community pool holds %(pool)s and the "
+                     "correction would take %(minutes)s from it.",
+                     pool=held, minutes=LazyString(format_minutes, -move.minutes))
+    elif member is None:
         message = _l("The community pool does not have that much time.")
     elif kind is TransactionKind.VISIT:
         message = _l("This visit cannot be confirmed: %(name)s's balance cannot go below %(floor)s. "
                      "A coordinator can help with time from the community pool.",
                      name=member.name, floor=floor)
     elif kind in (TransactionKind.GIFT, TransactionKind.DONATION):
-        message = _l("Not enough time: your balance cannot go below %(floor)s.", floor=floor)
+        message = _l("You can give only minutes you have: your balance is %(balance)s.", balance=held)
     else:
         message = _l("There is not enough time in the account for this.")
     return InsufficientBalance(message, member_id=member.id if member else None, floor_minutes=move.floor)
@@ -335,7 +367,7 @@ def gift(
     recipient = account_of(session, recipient_id)
     transaction = transfer_between(
         session, TransactionKind.GIFT, account_of(session, sender.id), recipient, minutes,
-        floor=policy.min_balance_minutes, created_by_id=sender.id, memo=memo,
+        floor=GIFT_FLOOR, created_by_id=sender.id, memo=memo,
     )
     events.gift_received(session, sender, recipient_id, minutes)
     return transaction
@@ -348,7 +380,7 @@ def donate_to_pool(
     minutes = validate_minutes(minutes, policy)
     return transfer_between(
         session, TransactionKind.DONATION, account_of(session, donor.id), pool_account(session),
-        minutes, floor=policy.min_balance_minutes, created_by_id=donor.id,
+        minutes, floor=GIFT_FLOOR, created_by_id=donor.id,
         memo=validate_memo(memo),
     )
 
@@ -366,7 +398,8 @@ def grant_from_pool(
         raise NotAllowed(_l("You cannot grant time from the pool to yourself."), code="self_grant")
     minutes = validate_minutes(minutes, policy)
     reason = _required_reason(memo)
-    recipient = grant_recipient(session, coordinator, recipient_id)
+    # Not grant_recipient: a deactivated member exists, and the ledger says why it refuses.
+    recipient = _managed_recipient(session, coordinator, recipient_id)
     if recipient is None:
         message = _l("That member does not exist.")
         raise NotFound(message, code="member_not_found", fields={"to_member_id": message})
@@ -406,20 +439,25 @@ def credit_visit(
 def reverse(session: Session, coordinator: Member, transaction_id: int, memo: str) -> Transaction:
     """Undo a transaction with a new one whose postings are its negation, with the reason.
 
-    A coordinator may reverse a transaction touching a member of their centre. Floors do not
-    apply: a correction must be possible even when the credited member has already spent
-    the minutes.
+    A coordinator may reverse a transaction touching a member of their centre, but not one
+    they are a party to. Members' floors do not apply: a correction must be possible even when
+    the credited member has already spent the minutes. The pool's does: it never owes time.
     """
     if not coordinator.is_coordinator:
         raise NotAllowed(_l("Only a coordinator can reverse a transaction."))
     original, parties = managed_transaction(session, coordinator, transaction_id)
+    if is_party(coordinator, parties):
+        raise NotAllowed(_l("You cannot reverse a transaction of your own. Ask a colleague."),
+                         code="self_reversal")
     if original.kind is TransactionKind.REVERSAL:
         raise ValidationFailed(_l("A reversal cannot itself be reversed; make a new transaction."))
     reason = _required_reason(memo)
     already = session.scalar(sa.select(Transaction.id).where(Transaction.reverses_id == original.id))
     if already is not None:
         raise Conflict(_l("This transaction has already been reversed."), code="already_reversed")
-    moves = [Move(p.account_id, -p.minutes, None) for p in original.postings]
+    pool_id = pool_account(session).id
+    moves = [Move(p.account_id, -p.minutes, POOL_FLOOR if p.account_id == pool_id else None)
+             for p in original.postings]
     reversal = record_transaction(
         session, TransactionKind.REVERSAL, moves, created_by_id=coordinator.id,
         exchange_id=original.exchange_id, reverses_id=original.id, memo=reason,
@@ -450,6 +488,12 @@ def _parties(session: Session, transaction_id: int) -> list[Party]:
         .where(Posting.transaction_id == transaction_id).order_by(Posting.id)
     ).all()
     return [Party(member, minutes) for minutes, member in rows]
+
+
+def is_party(member: Member, parties: list[Party]) -> bool:
+    """Whether the member's own account is in the transaction (their gift, a visit they gave
+    or received): then a colleague must correct it."""
+    return any(p.member is not None and p.member.id == member.id for p in parties)
 
 
 def managed_party(coordinator: Member, parties: list[Party]) -> Member:

@@ -113,12 +113,12 @@ def saving_transfer(form) -> AbstractContextManager[Outcome]:
 
 
 def _placed(error: DomainError) -> DomainError:
-    """An unknown member and a too-low balance carry no field of their own: they are shown
-    under the member number and the time asked for."""
+    """An unknown or deactivated member and a too-low balance carry no field of their own:
+    they are shown under the member number and the time asked for."""
     fields = dict(error.fields)
     if isinstance(error, InsufficientBalance):
         fields["minutes"] = error.message
-    elif error.code == "member_not_found":
+    elif error.code in ("member_not_found", "member_deactivated"):
         fields["to_member_id"] = error.message
     error.fields = fields
     return error
