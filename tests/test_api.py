@@ -19,7 +19,8 @@ from carebank.members.models import Role
 from carebank.posts import services as posts
 
 API = "/api/v1"
-MEMBER_KEYS = {"id", "name", "neighbourhood", "balance_minutes"}
+PUBLIC_MEMBER_KEYS = {"id", "name", "neighbourhood"}
+MEMBER_KEYS = {*PUBLIC_MEMBER_KEYS, "balance_minutes"}
 POST_KEYS = {"id", "kind", "category", "title", "description", "minutes", "neighbourhood", "status",
              "member_id"}
 EXCHANGE_KEYS = {"id", "post_id", "provider_id", "receiver_id", "status"}
@@ -155,7 +156,8 @@ def test_signing_up_with_a_taken_email_is_409_and_saves_nothing(client, session,
     assert client.get(f"{API}/me").status_code == 401
 
 
-def test_me_shows_the_logged_in_member_and_their_balance(as_alice, alice, bob, session, policy):
+def test_me_shows_the_logged_in_member_and_their_balance(as_alice, alice, bob, session, policy, earn):
+    earn(bob, 25)
     ledger.gift(session, bob, alice.id, 25, "", policy)
     session.commit()
     member = as_alice.get(f"{API}/me").get_json()["member"]
@@ -439,26 +441,29 @@ def test_a_code_of_a_cancelled_exchange_is_409(as_alice, as_bob, session, make_e
 
 # --- ledger, transfers, pool ------------------------------------------------------------------
 
-def test_ledger_lists_signed_entries_newest_first(as_alice, as_bob, alice, bob):
+def test_ledger_lists_signed_entries_newest_first(as_alice, as_bob, alice, bob, earn):
+    earned = earn(alice, 30)
     gift = as_alice.post(f"{API}/transfers", json={"to_member_id": bob.id, "minutes": 30, "memo": "Thanks"})
     back = as_bob.post(f"{API}/transfers", json={"to_member_id": alice.id, "minutes": 10, "memo": "Tea"})
     data = as_alice.get(f"{API}/ledger").get_json()
-    assert data["balance_minutes"] == -20
+    assert data["balance_minutes"] == 10
     assert all(e.keys() >= ENTRY_KEYS and e["created_at"] for e in data["entries"])
     assert [(e["transaction_id"], e["minutes"], e["counterparty_id"], e["exchange_id"], e["memo"])
             for e in data["entries"]] == [
         (back.get_json()["transaction"]["id"], 10, bob.id, None, "Tea"),
-        (gift.get_json()["transaction"]["id"], -30, bob.id, None, "Thanks")]
+        (gift.get_json()["transaction"]["id"], -30, bob.id, None, "Thanks"),
+        (earned.id, 30, earned.postings[0].account.member_id, earned.exchange_id, "")]
 
 
-def test_a_gift_moves_minutes_between_members(as_alice, session, alice, bob):
+def test_a_gift_moves_minutes_between_members(as_alice, session, alice, bob, earn):
+    earn(alice, 45)
     response = as_alice.post(f"{API}/transfers", json={"to_member_id": bob.id, "minutes": 45, "memo": "Thanks"})
     assert response.status_code == 201
     transaction = response.get_json()["transaction"]
     assert transaction.keys() >= TRANSACTION_KEYS
     assert {k: transaction[k] for k in TRANSACTION_KEYS - {"id"}} == {
         "exchange_id": None, "from_member_id": alice.id, "to_member_id": bob.id, "minutes": 45}
-    assert (balance(session, alice.id), balance(session, bob.id)) == (-45, 45)
+    assert (balance(session, alice.id), balance(session, bob.id)) == (0, 45)
 
 
 def test_a_gift_to_oneself_is_400_and_moves_nothing(as_alice, session, alice):
@@ -468,17 +473,18 @@ def test_a_gift_to_oneself_is_400_and_moves_nothing(as_alice, session, alice):
     assert snapshot(session) == before
 
 
-def test_a_gift_past_the_balance_floor_is_409_and_moves_nothing(app, as_alice, session, alice, bob):
-    app.config["MIN_BALANCE_MINUTES"] = -60
+def test_a_gift_beyond_the_balance_is_409_and_moves_nothing(as_alice, session, alice, bob, earn):
+    earn(alice, 60)
     before = snapshot(session)
     refused = as_alice.post(f"{API}/transfers", json={"to_member_id": bob.id, "minutes": 61})
     assert error_of(refused, 409)["code"] == "insufficient_balance"
     assert snapshot(session) == before
     assert as_alice.post(f"{API}/transfers", json={"to_member_id": bob.id, "minutes": 60}).status_code == 201
-    assert balance(session, alice.id) == -60
+    assert balance(session, alice.id) == 0
 
 
-def test_donations_fill_the_pool_and_coordinators_grant_from_it(app, as_alice, make_member, alice, bob):
+def test_donations_fill_the_pool_and_coordinators_grant_from_it(app, as_alice, make_member, alice, bob, earn):
+    earn(alice, 90)
     coordinator = logged_in(app, make_member("Coordinator", role=Role.COORDINATOR))
     donated = as_alice.post(f"{API}/donations", json={"minutes": 90, "memo": "For anyone"})
     assert donated.status_code == 201 and donated.get_json()["transaction"]["from_member_id"] == alice.id
@@ -510,17 +516,19 @@ def test_updating_my_profile(as_alice):
 
 def test_another_member_is_shown_without_their_email(as_alice, bob):
     member = as_alice.get(f"{API}/members/{bob.id}").get_json()["member"]
-    assert member.keys() >= MEMBER_KEYS and member["id"] == bob.id
+    assert member.keys() == PUBLIC_MEMBER_KEYS and member["id"] == bob.id
     assert bob.email not in str(member)
 
 
 # --- across every endpoint --------------------------------------------------------------------
 
 @pytest.fixture
-def world(client, session, policy, make_member, make_post, make_exchange):
+def world(client, session, policy, make_member, make_post, make_exchange, earn):
     """A coordinator, logged in, with something to do at every unsafe endpoint."""
     me = make_member("Coordinator Kim", role=Role.COORDINATOR)
     other = make_member("Neighbour")
+    earn(me, 120)  # to give and donate
+    earn(other, 120)
     own_post = make_post(me, kind="offer")
     proposed = exchanges.respond(session, other, own_post.id)
     accepted = make_exchange(provider=me, receiver=other)

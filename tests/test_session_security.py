@@ -195,7 +195,8 @@ def unsafe_url(app, session, world, endpoint: str) -> str:  # noqa: F811 (world 
              "token": world.card_token, "transaction_id": first_transaction,
              "centre_id": world.alice.centre_id, "dispute_id": 1, "table": "members",
              "message_id": world.message.id, "notification_id": world.notification_id,
-             "subscription_id": world.push_subscription.id}
+             "subscription_id": world.push_subscription.id, "plan_id": world.plan.id,
+             "visit_id": world.visit.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 
@@ -239,7 +240,8 @@ def test_no_hsts_over_plain_http_whatever_the_client_claims(client, headers):
 @pytest.fixture
 def behind_a_proxy(database_url):
     """The app as deployed behind one reverse proxy (CAREBANK_TRUST_PROXY=1)."""
-    app = create_app(TestConfig, DATABASE_URL=database_url, TRUST_PROXY=1, LOGIN_RATE_LIMIT="1 per minute")
+    app = create_app(TestConfig, DATABASE_URL=database_url, TRUST_PROXY=1, LOGIN_RATE_LIMIT="1 per minute",
+                     LOGIN_ADDRESS_RATE_LIMIT="1 per minute")
     app.test_client_class = CsrfClient
     yield app
     with app.app_context():
@@ -265,7 +267,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(behind_a_proxy):
 
 
 def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(app, client):
-    app.config["LOGIN_RATE_LIMIT"] = "1 per minute"
+    app.config["LOGIN_ADDRESS_RATE_LIMIT"] = "1 per minute"
     assert failed_login_from(client, "192.0.2.1", "a@example.org").status_code == 401
     assert failed_login_from(client, "192.0.2.2", "b@example.org").status_code == 429
 

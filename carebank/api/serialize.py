@@ -17,13 +17,19 @@ def iso(value: datetime | None) -> str | None:
 
 
 def member(m: Member) -> dict:
-    return {"id": m.id, "name": m.name, "neighbourhood": m.neighbourhood, "balance_minutes": m.balance_minutes}
+    """The public member object: what any logged-in member may see of another."""
+    return {"id": m.id, "name": m.name, "neighbourhood": m.neighbourhood}
+
+
+def member_with_balance(m: Member) -> dict:
+    """The member object with their balance: for the member themself and their centre."""
+    return {**member(m), "balance_minutes": m.balance_minutes}
 
 
 def profile(m: Member) -> dict:
     """The logged-in member's own view of themself: adds what only they may see."""
     return {
-        **member(m), "email": m.email, "languages": m.languages, "offers_text": m.offers_text,
+        **member_with_balance(m), "email": m.email, "languages": m.languages, "offers_text": m.offers_text,
         "phone": m.phone, "locale": m.locale, "role": m.role.value,
     }
 

@@ -97,6 +97,10 @@ def find_card(session: Session, text) -> MemberCard:
 
 
 def require_usable(card: MemberCard) -> None:
+    """Refuse a card that cannot be used now, saying why (every card use comes here)."""
+    if not card.member.is_active:
+        # Left as it was, so reactivating the member brings the same card back.
+        raise Conflict(_l("This card's member is deactivated; ask the centre."), code="member_deactivated")
     if card.status is CardStatus.REPLACED:
         raise Conflict(_l("This card has been replaced by a newer one. Ask the member for their new card."),
                        code="card_replaced")
@@ -233,7 +237,8 @@ def card_faces(issued: Iterable[IssuedCard], base_url: str) -> list[CardFace]:
 def _card_texts(locale: str) -> dict[str, str]:
     with force_locale(locale):
         return {"found_text": gettext("If found, please call the centre."),
-                "number_label": gettext("Member no."), "bank_name": gettext("Carebank")}
+                "number_label": gettext("Member no."), "bank_name": gettext("Carebank"),
+                "unprintable_label": gettext("Cannot print:")}
 
 
 def _card_face(new: IssuedCard, url: str, texts: dict[str, str]) -> CardFace:
@@ -243,4 +248,5 @@ def _card_face(new: IssuedCard, url: str, texts: dict[str, str]) -> CardFace:
         centre_phone=centre.phone if centre else "",
         member_name=member.name, member_number=member.number, url=url,
         found_text=texts["found_text"], number_label=texts["number_label"],
+        unprintable_label=texts["unprintable_label"],
     )

@@ -31,7 +31,8 @@ bp = Blueprint("checkins", __name__)
 @rate_limits.pin
 def card(token: str):
     """The page a scanned member card opens. Refusals show the error page: 400 not a card,
-    404 unknown card, 409 replaced, blocked or locked, 403 no agreed exchange."""
+    404 unknown card, 409 member deactivated, card replaced, blocked or locked, 403 no agreed
+    exchange."""
     found = cards.find_card(db.session, token)
     cards.require_usable(found)
     agreed = checkins.exchanges_to_check_in(db.session, current_user, found.member)

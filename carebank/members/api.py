@@ -8,6 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from carebank.api import api
 from carebank.api import serialize as out
 from carebank.api.handler import body, created, login_required, text
+from carebank.centres import services as centres
 from carebank.core import rate_limits
 from carebank.core.extensions import db
 from carebank.core.security import end_session, start_session
@@ -18,7 +19,7 @@ from carebank.web.pwa import CLEAR_SITE_DATA
 
 @api.get("/session")
 def get_session():
-    member = out.member(current_user) if current_user.is_authenticated else None
+    member = out.member_with_balance(current_user) if current_user.is_authenticated else None
     return jsonify({"member": member, "csrf_token": generate_csrf()})
 
 
@@ -28,7 +29,7 @@ def log_in():
     data = body()
     member = members.log_in(db.session, text(data, "email"), text(data, "password"))
     start_session(member)  # committed with the rehashed password, if any, by the blueprint
-    return jsonify({"member": out.member(member)})
+    return jsonify({"member": out.member_with_balance(member)})
 
 
 @api.delete("/session")
@@ -47,13 +48,13 @@ def sign_up():
         neighbourhood=text(data, "neighbourhood") or "", locale=text(data, "locale"),
     )
     start_session(member)
-    return created({"member": out.member(member)})
+    return created({"member": out.member_with_balance(member)})
 
 
 @api.get("/me")
 @login_required
 def me():
-    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+    return jsonify({"member": out.member_with_balance(current_user), "profile": out.profile(current_user)})
 
 
 @api.patch("/me")
@@ -63,13 +64,22 @@ def update_me():
     fields = {k: text(data, k) for k in data
               if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
     members.update_profile(db.session, current_user, **fields)
-    return jsonify({"member": out.member(current_user), "profile": out.profile(current_user)})
+    return jsonify({"member": out.member_with_balance(current_user), "profile": out.profile(current_user)})
 
 
 @api.get("/members/<id:member_id>")
 @login_required
 def get_member(member_id: int):
-    return jsonify({"member": out.member(members.get_member(db.session, member_id))})
+    """Another member's public object; with their balance for themself and their centre."""
+    member = members.get_member(db.session, member_id)
+    shown = out.member_with_balance if _sees_balance(current_user, member) else out.member
+    return jsonify({"member": shown(member)})
+
+
+def _sees_balance(viewer, member) -> bool:
+    # A balance is personal, as on the web profile: only the member and whoever manages them
+    # in the console (their centre's coordinators, admins) see it.
+    return viewer.id == member.id or centres.manages(viewer, member)
 
 
 @api.post("/password-resets")
