@@ -7,7 +7,8 @@ import importlib.util
 
 FEATURES = (
     "audit", "centres", "members", "posts", "matching", "exchanges", "ledger", "confirmations",
-    "cards", "checkins", "disputes", "messages", "notifications", "push", "dashboard", "reports", "statements",
+    "cards", "checkins", "disputes", "messages", "notifications", "push", "careplans", "visits",
+    "dashboard", "reports", "statements",
 )
 
 

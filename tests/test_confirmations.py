@@ -300,10 +300,12 @@ def test_weekly_exchange_is_confirmed_with_a_new_code_each_visit(session, policy
 
 
 def test_receiver_at_the_floor_cannot_redeem_until_they_have_time(
-    session, policy, exchange, token, make_member
+    session, policy, exchange, token, make_member, make_exchange
 ):
     friend = make_member("Friend")
-    ledger.gift(session, exchange.receiver, friend.id, 1170, "", policy)
+    care = make_exchange(friend, exchange.receiver)
+    ledger.credit_visit(session, friend.id, exchange.receiver_id, 1170, exchange_id=care.id,
+                        created_by_id=exchange.receiver_id, policy=policy)
     session.commit()
 
     with pytest.raises(InsufficientBalance):

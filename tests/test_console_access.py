@@ -2,6 +2,8 @@
 routes added later are covered too): visitors are sent to log in, members are refused, and a
 coordinator of another centre finds none of its members, exchanges, transactions, check-ins
 or disputes, and never sees that centre's members' names."""
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from conftest import logged_in
@@ -10,16 +12,18 @@ from flask import url_for
 from carebank.audit.models import AuditEntry
 from carebank.cards import services as cards
 from carebank.checkins.models import CardCheckin, CheckinConsent
+from carebank.core.database import utcnow
 from carebank.disputes.models import Dispute
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
 from carebank.members.services import register_resident
+from carebank.visits.models import Visit, VisitStatus
 from config import TestConfig
 
 # Names only the other centre's people carry: none may appear on our coordinator's pages.
 FOREIGN_NAMES = ("Otherside", "Quentin Faraway")
 OBJECT_ARGUMENTS = {"member_id", "exchange_id", "transaction_id", "checkin_id", "dispute_id",
-                    "post_id", "card_id", "centre_id", "code_id"}
+                    "post_id", "card_id", "centre_id", "code_id", "visit_id"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -55,12 +59,15 @@ def elsewhere(session, make_centre, make_member, make_exchange, policy):
     checkin = CardCheckin(card_id=card.id, exchange_id=exchange.id, carer_id=carer.id, minutes=30,
                           consent=CheckinConsent.COORDINATOR, request_token="t" * 32)
     dispute = Dispute(exchange_id=exchange.id, raised_by_id=resident.id, reason="Never came")
-    session.add_all([checkin, dispute])
+    started = utcnow() - timedelta(hours=3)  # checked in, never out: on that centre's board
+    overdue = Visit(exchange_id=exchange.id, starts_at=started, minutes=60, status=VisitStatus.CHECKED_IN,
+                    checked_in_at=started, overdue_alerted_at=started + timedelta(minutes=90))
+    session.add_all([checkin, dispute, overdue])
     session.commit()
     return {
         "member_id": resident.id, "exchange_id": exchange.id, "transaction_id": visit.id,
         "checkin_id": checkin.id, "dispute_id": dispute.id, "post_id": exchange.post_id,
-        "card_id": card.id, "centre_id": centre.id,
+        "card_id": card.id, "centre_id": centre.id, "visit_id": overdue.id,
     }
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import os
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 import pytest
+import time_machine
 from conftest import PASSWORD, logged_in
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,6 +19,7 @@ from flask_limiter.util import get_qualified_name
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from carebank.api.openapi import describe
+from carebank.careplans import recurrence
 from carebank.confirmations import services as confirmations
 from carebank.core.database import utcnow
 from carebank.core.extensions import limiter
@@ -160,7 +163,8 @@ def test_a_journey_through_the_api_answers_as_documented(app, client, session, p
     need = post_and_browse(client, provider, ok)
     exchange = respond_and_accept(client, provider, stranger, ok, need["id"])
     confirm_visit(client, provider, session, policy, ok, exchange["id"])
-    move_minutes(client, coordinator, ok, me["id"], provider.get(f"{API}/me").get_json()["member"]["id"])
+    plan_and_visit(client, provider, stranger, ok, exchange["id"])
+    move_minutes(client, provider, coordinator, ok, me["id"], provider.get(f"{API}/me").get_json()["member"]["id"])
     decline_cancel_and_close(client, provider, ok)
     write_to_each_other(client, provider, stranger, ok, exchange["id"])
     hear_about_it(client, ok)
@@ -234,15 +238,56 @@ def confirm_visit(client, provider, session, policy, ok, exchange_id: int) -> No
     ok(client.get(f"{API}/ledger"), 200)
 
 
-def move_minutes(client, coordinator, ok, me_id: int, provider_id: int) -> None:
-    ok(client.post(f"{API}/transfers", json={"to_member_id": provider_id, "minutes": 30, "memo": "Thanks"}), 201)
-    ok(client.post(f"{API}/transfers", json={"to_member_id": 999, "minutes": 30}), 404)
-    ok(client.post(f"{API}/transfers", json={"to_member_id": provider_id, "minutes": 1440}), 409)
-    ok(client.post(f"{API}/donations", json={"minutes": 60, "memo": None}), 201)
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def plan_and_visit(client, provider, stranger, ok, exchange_id: int) -> None:
+    """A weekly plan on the next working day at 10:00 Seoul, lived half an hour before it."""
+    day = next(d for d in (date.today() + timedelta(days=n) for n in range(1, 15)) if recurrence.is_working_day(d))
+    start = datetime.combine(day, time(10), ZoneInfo("Asia/Seoul"))
+    plan_body = {"rrule": f"FREQ=WEEKLY;BYDAY={WEEKDAYS[day.weekday()]}", "starts_at": start.isoformat(),
+                 "minutes": 60, "until": (day + timedelta(days=60)).isoformat(), "holiday_policy": "skip"}
+    with time_machine.travel(start - timedelta(minutes=30), tick=True):
+        url = f"{API}/exchanges/{exchange_id}/care-plans"
+        ok(provider.post(url, json={**plan_body, "rrule": "FREQ=WEEKLY;COUNT=3"}), 400)
+        plan = ok(provider.post(url, json=plan_body), 201)["care_plan"]
+        ok(stranger.get(f"{API}/care-plans/{plan['id']}"), 403)
+        ok(provider.post(f"{API}/care-plans/{plan['id']}/accept"), 403)  # not one's own proposal
+        ok(client.post(f"{API}/care-plans/{plan['id']}/accept"), 200)
+        ok(client.post(f"{API}/care-plans/{plan['id']}/accept"), 409)
+        ok(client.get(f"{API}/care-plans/{plan['id']}"), 200)
+        first, second, *_ = ok(client.get(f"{API}/care-plans/{plan['id']}/visits"), 200)["visits"]
+        ok(provider.get(f"{API}/visits?from=soon"), 400)
+        assert ok(provider.get(f"{API}/visits"), 200)["visits"]
+        ok(stranger.get(f"{API}/visits/{first['id']}"), 403)
+        ok(client.post(f"{API}/visits/{first['id']}/check-in"), 403)  # only the carer checks in
+        ok(provider.post(f"{API}/visits/{first['id']}/check-in", headers={"Idempotency-Key": "in-1"}), 200)
+        ok(provider.post(f"{API}/visits/{first['id']}/check-in"), 409)
+        ok(provider.post(f"{API}/visits/{first['id']}/check-out"), 200)
+        ok(provider.post(f"{API}/visits/{first['id']}/check-out"), 409)
+        confirm = f"{API}/visits/{first['id']}/confirm"
+        ok(client.post(confirm, json={"minutes": 0}), 400)
+        ok(client.post(confirm, json={"minutes": 60}, headers={"Idempotency-Key": "confirm-1"}), 200)
+        ok(client.post(confirm, json={"minutes": 30}, headers={"Idempotency-Key": "confirm-1"}), 422)
+        ok(client.get(f"{API}/visits/{first['id']}"), 200)
+        ok(client.post(f"{API}/visits/{second['id']}/cancel", json={"reason": " "}), 400)
+        ok(client.post(f"{API}/visits/{second['id']}/cancel", json={"reason": "In hospital"}), 200)
+        ok(stranger.post(f"{API}/visits/2147483646/check-out"), 404)
+        ok(client.get(f"{API}/me/calendar"), 200)
+        ok(client.post(f"{API}/me/calendar"), 201)
+
+
+def move_minutes(client, provider, coordinator, ok, me_id: int, provider_id: int) -> None:
+    # The provider gives on the 90 minutes the visit earned (one gives only time one has).
+    ok(provider.post(f"{API}/transfers", json={"to_member_id": me_id, "minutes": 30, "memo": "Thanks"}), 201)
+    ok(provider.post(f"{API}/transfers", json={"to_member_id": 999, "minutes": 30}), 404)
+    ok(provider.post(f"{API}/transfers", json={"to_member_id": me_id, "minutes": 1440}), 409)
+    ok(provider.post(f"{API}/donations", json={"minutes": 60, "memo": None}), 201)
     ok(client.get(f"{API}/pool"), 200)
     ok(client.post(f"{API}/grants", json={"to_member_id": provider_id, "minutes": 30, "memo": "Help"}), 403)
     ok(coordinator.post(f"{API}/grants", json={"to_member_id": me_id, "minutes": 30, "memo": "Winter help"}), 201)
-    ok(coordinator.get(f"{API}/members/{me_id}"), 200)
+    ok(coordinator.get(f"{API}/members/{me_id}"), 200)  # her centre's coordinator: with the balance
+    ok(client.get(f"{API}/members/{provider_id}"), 200)  # another member: without it
     ok(coordinator.get(f"{API}/members/999"), 404)
 
 

@@ -9,6 +9,7 @@ tests/test_console_access.py covers), so a route added later is covered too:
 """
 import base64
 import os
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -20,9 +21,10 @@ from flask import url_for
 
 from carebank import create_app
 from carebank.cards import services as cards
+from carebank.careplans.models import CarePlan
 from carebank.checkins.models import CardCheckin, CheckinConsent
 from carebank.confirmations import services as confirmations
-from carebank.core.database import Base
+from carebank.core.database import Base, utcnow
 from carebank.exchanges import services as exchanges
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
@@ -31,6 +33,7 @@ from carebank.messages import services as messages
 from carebank.notifications.models import Notification
 from carebank.posts import services as posts
 from carebank.push import services as push
+from carebank.visits.models import Visit
 from config import TestConfig
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -49,6 +52,8 @@ PUBLIC = {
     ("auth.reset_request", "GET"), ("auth.reset_request", "POST"),
     ("auth.reset_password", "GET"), ("auth.reset_password", "POST"),
     ("api.request_password_reset", "POST"), ("api.complete_password_reset", "POST"),
+    # A calendar app fetches the feed without a login: its secret address is the credential.
+    ("visits.calendar_feed", "GET"),
 }
 
 # Routes naming an object that only some may act on, with who rightfully may: the owner of
@@ -72,6 +77,17 @@ PARTY_ROUTES = {
     ("api.list_messages", "GET"): "alice", ("api.write_message", "POST"): "alice",
     ("notifications.open_one", "POST"): "alice",  # Bob's response told Alice
     ("api.delete_push_subscription", "DELETE"): "alice",
+    # Bob proposed the plan, Alice agrees it; Bob checks in to the visit Alice receives.
+    ("api.propose_plan", "POST"): "alice", ("api.accept_plan", "POST"): "alice",
+    ("api.get_plan", "GET"): "alice", ("api.plan_visits", "GET"): "alice",
+    ("api.get_visit", "GET"): "alice", ("api.cancel_visit", "POST"): "alice",
+    ("api.check_in_visit", "POST"): "bob", ("api.check_out_visit", "POST"): "bob",
+    ("api.confirm_visit", "POST"): "alice",
+    ("careplans.propose", "POST"): "alice", ("careplans.accept", "POST"): "alice",
+    ("careplans.end", "POST"): "alice", ("careplans.change", "POST"): "alice",
+    ("visits.visit_page", "GET"): "alice", ("visits.check_in", "POST"): "bob", ("visits.check_out", "POST"): "bob",
+    ("visits.confirm", "POST"): "alice", ("visits.cancel", "POST"): "alice", ("visits.dispute", "POST"): "alice",
+    ("visits.move", "POST"): "alice", ("visits.schedule_one_off", "POST"): "alice",
     # The member is in the body: a coordinator grants only to their own centre's members.
     ("api.grant", "POST"): "cora", ("ledger.grant", "POST"): "cora",
 }
@@ -149,14 +165,23 @@ def world(session, centre, make_centre, policy):
     checkin = CardCheckin(card_id=issued.card.id, exchange_id=visit.id, carer_id=bob.id, minutes=30,
                           consent=CheckinConsent.COORDINATOR, request_token="r" * 32)
     session.add(checkin)
+    erin = member("Erin Earlier")  # Alice helped her once, so Alice has time to give
+    ledger.credit_visit(session, alice.id, erin.id, 120, exchange_id=exchange(alice, erin).id,
+                        created_by_id=erin.id, policy=policy)
     ledger.donate_to_pool(session, alice, 120, "", policy)
+    plan = CarePlan(exchange_id=accepted.id, rrule="FREQ=WEEKLY;BYDAY=MO", starts_at=utcnow() + timedelta(days=7),
+                    minutes=60, until=(utcnow() + timedelta(days=60)).date(), proposed_by_id=bob.id)
+    # A visit about to begin: the carer may check in (from an hour before).
+    visit_soon = Visit(exchange_id=accepted.id, starts_at=utcnow() + timedelta(minutes=10), minutes=60)
+    session.add_all([plan, visit_soon])
     phone = push.subscribe(session, alice, "https://push.example.org/send/alice", *push_keys())
     told = session.scalar(sa.select(Notification.id).where(Notification.member_id == alice.id)
                           .order_by(Notification.id))
     session.commit()
     return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
                            waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token,
-                           message=message, notification_id=told, push_subscription=phone)
+                           message=message, notification_id=told, push_subscription=phone, plan=plan,
+                           visit=visit_soon)
 
 
 def push_keys() -> tuple[str, str]:
@@ -175,7 +200,8 @@ def build_url(app, endpoint: str, world) -> str:
     known = {"exchange_id": exchange.id, "post_id": exchange.post_id, "code_id": world.code.id,
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
              "token": world.card_token, "message_id": world.message.id,
-             "notification_id": world.notification_id, "subscription_id": world.push_subscription.id}
+             "notification_id": world.notification_id, "subscription_id": world.push_subscription.id,
+             "plan_id": world.plan.id, "visit_id": world.visit.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from carebank.api import api
+from carebank.careplans.models import HolidayPolicy, PlanStatus, VisitPlace
 from carebank.confirmations.services import ALPHABET, CODE_LENGTH
 from carebank.core import idempotency
 from carebank.core.converters import MAX_ID
@@ -28,6 +29,7 @@ from carebank.notifications.preferences import CHANNELS
 from carebank.posts import services as posts
 from carebank.posts.categories import CATEGORIES
 from carebank.posts.models import PostKind, PostStatus
+from carebank.visits.models import VisitStatus
 
 PREFIX = "/api/v1"
 SPEC_PATH = "/api/openapi.json"
@@ -79,11 +81,14 @@ def minutes(maximum: int) -> dict:
 
 def answer_schemas(policy: Policy) -> dict:
     """The finished objects the API answers with (carebank/api/serialize.py)."""
-    member = {"id": ID_SCHEMA, "name": text(), "neighbourhood": text(), "balance_minutes": {"type": "integer"}}
+    member = {"id": ID_SCHEMA, "name": text(), "neighbourhood": text()}
+    with_balance = {**member, "balance_minutes": {"type": "integer"}}
     return {
-        "Member": shape(member),
+        "Member": {**shape(member), "description": "What any member may see of another: no balance."},
+        "MemberWithBalance": {**shape(with_balance), "description":
+                              "The member as they themself, and their centre's coordinators, see them."},
         "Profile": shape({
-            **member, "email": nullable(text()), "languages": text(), "offers_text": text(),
+            **with_balance, "email": nullable(text()), "languages": text(), "offers_text": text(),
             "phone": nullable(text()), "locale": nullable({"type": "string", "enum": list(members.SUPPORTED_LOCALES)}),
             "role": enum_of(Role),
         }),
@@ -214,6 +219,8 @@ ERRORS = {
     "409": "The state does not allow it: already done, ended, or the balance floor (insufficient_balance).",
     "410": "The confirmation code has expired (code_expired), or the password reset link was used (reset_used) "
            "or has expired (reset_expired).",
+    "413": "The body is larger than the bank takes (too_large; MAX_CONTENT_LENGTH, 256 KB by default): "
+           "refused before it is read.",
     "422": "The Idempotency-Key was already used for a different request.",
     "429": "Too many tries: wait Retry-After seconds (too_many_requests).",
     "503": "The database is busy or full: nothing was saved; retry after Retry-After seconds (try_again).",
@@ -232,7 +239,7 @@ def error_response(status: str) -> dict:
 
 def components(policy: Policy) -> dict:
     return {
-        "schemas": {**answer_schemas(policy), **request_schemas(policy)},
+        "schemas": {**answer_schemas(policy), **request_schemas(policy), **visit_schemas(policy)},
         "responses": {status: error_response(status) for status in ERRORS},
         "securitySchemes": {
             "session": {"type": "apiKey", "in": "cookie", "name": "session",
@@ -261,10 +268,10 @@ def ok(description: str, properties: dict | None = None, schema: dict | None = N
 
 def op(summary: str, success: dict, errors: str = "", *, security=MEMBER, body=None, parameters=(),
        description: str | None = None, database: bool = True) -> dict:
-    """One operation: its success answers ({status: response}) and its error statuses (and 503
-    when it uses the database, which may be locked or full)."""
+    """One operation: its success answers ({status: response}) and its error statuses (413 when
+    it takes a body, 503 when it uses the database, which may be locked or full)."""
     responses = {str(status): answer for status, answer in success.items()}
-    statuses = errors.split() + (["503"] if database else [])
+    statuses = errors.split() + (["413"] if body else []) + (["503"] if database else [])
     responses.update({status: {"$ref": f"#/components/responses/{status}"} for status in statuses})
     operation = {"summary": summary, "security": security, "responses": responses}
     if body:
@@ -293,31 +300,34 @@ def many(name: str, schema: str, description: str) -> dict:
 
 
 def session_paths() -> dict:
-    member_or_none = {"member": nullable(ref("Member")), "csrf_token": text(minLength=1)}
+    member_or_none = {"member": nullable(ref("MemberWithBalance")), "csrf_token": text(minLength=1)}
+    own = {"member": ref("MemberWithBalance"), "profile": ref("Profile")}
+    # Disjoint (balance_minutes is required in one and refused in the other), so oneOf holds.
+    other = {"member": {"oneOf": [ref("MemberWithBalance"), ref("Member")]}}
     return {
         "/session": {
             "get": op("Who is logged in, and the CSRF token for unsafe methods",
                       {200: ok("The member (null when logged out) and a CSRF token.", member_or_none)},
                       security=ANYONE),
-            "post": op("Log in", {200: one("member", "Member", "Logged in: the session cookie is set.")},
+            "post": op("Log in", {200: one("member", "MemberWithBalance", "Logged in: the session cookie is set.")},
                        "400 401 429", security=MEMBER_CSRF, body=json_body("LogIn")),
             "delete": op("Log out", {204: {"description": "Logged out; the phone's cached data is cleared."}},
                          "400", security=MEMBER_CSRF),
         },
         "/members": {
-            "post": op("Sign up (and log in)", {201: one("member", "Member", "The new member, at zero.")},
+            "post": op("Sign up (and log in)", {201: one("member", "MemberWithBalance", "The new member, at zero.")},
                        "400 409 429", security=MEMBER_CSRF, body=json_body("SignUp")),
         },
         "/me": {
-            "get": op("The logged-in member with their profile", {200: ok("The member.", {
-                "member": ref("Member"), "profile": ref("Profile")})}, "401"),
-            "patch": op("Change one's profile (only the fields sent)", {200: ok("The changed member.", {
-                "member": ref("Member"), "profile": ref("Profile")})}, "400 401",
-                security=MEMBER_CSRF, body=json_body("ProfileChange")),
+            "get": op("The logged-in member with their profile", {200: ok("The member.", own)}, "401"),
+            "patch": op("Change one's profile (only the fields sent)", {200: ok("The changed member.", own)},
+                        "400 401", security=MEMBER_CSRF, body=json_body("ProfileChange")),
         },
         "/members/{member_id}": {
             "get": op("Another member (without their contact details)",
-                      {200: one("member", "Member", "The member.")}, "401 404", parameters=[path_id("member_id")]),
+                      {200: ok("The member: with their balance for themself, their centre's coordinators "
+                               "and admins; without it for anyone else.", other)},
+                      "401 404", parameters=[path_id("member_id")]),
         },
         "/categories": {
             "get": op("The care categories", {200: many("categories", "Category", "Slugs with their names.")},
@@ -509,10 +519,105 @@ def ledger_paths() -> dict:
     }
 
 
+def visit_schemas(policy: Policy) -> dict:
+    """Care plans and their visits (carebank/careplans, carebank/visits)."""
+    visit = {"id": ID_SCHEMA, "care_plan_id": nullable(ID_SCHEMA), "exchange_id": ID_SCHEMA,
+             "starts_at": DATE_TIME, "ends_at": DATE_TIME, "minutes": {"type": "integer", "minimum": 1},
+             "status": enum_of(VisitStatus)}
+    card = text(description="The receiver's member card as scanned (its URL or the code printed on it).")
+    pin = text(description="The card's PIN, typed by its holder; five wrong ones lock the card.")
+    return {
+        "CarePlan": shape({
+            "id": ID_SCHEMA, "exchange_id": ID_SCHEMA,
+            "rrule": text(description="RFC 5545 RRULE without DTSTART, COUNT or UNTIL, e.g. FREQ=WEEKLY;BYDAY=TU,TH."),
+            "starts_at": DATE_TIME, "timezone": text(), "minutes": {"type": "integer", "minimum": 1},
+            "until": {"type": "string", "format": "date", "description": "The last day a visit may fall on."},
+            "place": enum_of(VisitPlace), "holiday_policy": enum_of(HolidayPolicy), "status": enum_of(PlanStatus),
+            "replaces_id": nullable(ID_SCHEMA),
+            "summary": text(description="The plan in words, in the request's language."),
+        }),
+        "Visit": shape(visit),
+        "VisitDetail": shape({
+            **visit, "checked_in_at": nullable(DATE_TIME), "checked_out_at": nullable(DATE_TIME),
+            "late_flagged_at": nullable(DATE_TIME), "confirmed_minutes": nullable({"type": "integer"}),
+            "transaction_id": nullable(ID_SCHEMA),
+        }),
+        "NewCarePlan": request_shape({
+            "rrule": text(200), "starts_at": {**DATE_TIME, "description": "The first visit, with a time zone."},
+            "minutes": minutes(policy.max_minutes), "until": {"type": "string", "format": "date"},
+            "place": enum_of(VisitPlace), "holiday_policy": enum_of(HolidayPolicy),
+            "timezone": text(64, description="Where the wall-clock time holds (default: the receiver's)."),
+        }, ["rrule", "starts_at", "minutes", "until"]),
+        "VisitCancel": request_shape({"reason": text(500, minLength=1)}, ["reason"]),
+        "VisitCheckIn": request_shape({"card": card, "pin": pin}, []),
+        "VisitConfirm": request_shape({"minutes": minutes(policy.max_minutes), "card": card, "pin": pin}, []),
+        "CalendarAddress": shape({"url": text(description="The private iCalendar feed to subscribe to.")}),
+    }
+
+
+def care_plan_paths() -> dict:
+    plan_id = path_id("plan_id")
+    plan = {200: one("care_plan", "CarePlan", "The plan.")}
+    return {
+        "/exchanges/{exchange_id}/care-plans": {
+            "post": op("A party (or the receiver's centre) proposes regular visits", {
+                201: one("care_plan", "CarePlan", "The proposed plan.")}, "400 401 403 404 409",
+                security=MEMBER_CSRF, parameters=[path_id("exchange_id")], body=json_body("NewCarePlan"),
+                description="Korean public holidays and the centre's closure days are skipped or moved "
+                            "(holiday_policy). The other party agrees it with .../accept."),
+        },
+        "/care-plans/{plan_id}": {"get": op("A care plan (its parties and their centre)", plan, "401 403 404",
+                                            parameters=[plan_id])},
+        "/care-plans/{plan_id}/accept": {
+            "post": op("The other party (or the centre, for a card-only resident) agrees the plan", plan,
+                       "401 403 404 409", security=MEMBER_CSRF, parameters=[plan_id],
+                       description="The plan's first 8 weeks of visits exist when this answers."),
+        },
+        "/care-plans/{plan_id}/visits": {
+            "get": op("The plan's visits, in start order", {200: many("visits", "Visit", "Its visits.")},
+                      "401 403 404", parameters=[plan_id]),
+        },
+    }
+
+
+def visit_paths() -> dict:
+    visit_id = path_id("visit_id")
+    detail = {200: one("visit", "VisitDetail", "The visit.")}
+
+    def action(summary: str, errors: str, body: dict | None = None, replayable: bool = False) -> dict:
+        parameters = [visit_id, idempotency_key()] if replayable else [visit_id]
+        return {"post": op(summary, detail, errors, security=MEMBER_CSRF, parameters=parameters, body=body)}
+
+    window = "A date (in the member's time zone) or a date and time with its offset."
+    return {
+        "/visits": {"get": op("One's visits (as carer or receiver) in start order", {
+            200: many("visits", "Visit", "Today to 8 weeks ahead unless asked otherwise.")}, "400 401",
+            parameters=[query("from", {"type": "string"}, window), query("to", {"type": "string"}, window)])},
+        "/visits/{visit_id}": {"get": op("A visit (its parties and their centre)", detail, "401 403 404",
+                                         parameters=[visit_id])},
+        "/visits/{visit_id}/cancel": action("A party or the centre cancels a visit that has not begun",
+                                            "400 401 403 404 409", json_body("VisitCancel")),
+        "/visits/{visit_id}/check-in": action("The carer checks in (with the receiver's card, and PIN, for a "
+                                              "card-only resident)", "400 401 403 404 409 422",
+                                              json_body("VisitCheckIn", required=False), replayable=True),
+        "/visits/{visit_id}/check-out": action("The carer checks out", "401 403 404 409"),
+        "/visits/{visit_id}/confirm": action("The receiver (or the carer with their card and PIN, or the centre) "
+                                             "confirms the minutes: one ledger transaction per visit",
+                                             "400 401 403 404 409 422", json_body("VisitConfirm", required=False),
+                                             replayable=True),
+        "/me/calendar": {
+            "get": op("One's private calendar address (made on first use)",
+                      {200: ok("The address.", schema=ref("CalendarAddress"))}, "401"),
+            "post": op("A new calendar address; the old one stops working",
+                       {201: ok("The new address.", schema=ref("CalendarAddress"))}, "401", security=MEMBER_CSRF),
+        },
+    }
+
+
 def describe(policy: Policy) -> dict:
     """The whole OpenAPI document for this bank's policy (its minutes limits)."""
     paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **message_paths(),
-             **ledger_paths(), **notification_paths(), **push_paths()}
+             **ledger_paths(), **notification_paths(), **push_paths(), **care_plan_paths(), **visit_paths()}
     spec_path = {"get": {"summary": "This description", "security": [], "responses": {
         "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
     return {

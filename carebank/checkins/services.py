@@ -100,7 +100,7 @@ def check_in_with_pin(
     if card.member.pin_hash is None:
         raise Conflict(_l("%(name)s has no PIN. Ask the centre to approve this visit instead.",
                           name=card.member.name), code="no_pin")
-    _check_pin(session, card, pin)
+    check_pin(session, card, pin)
     checkin, is_new = _add_checkin(session, carer, card, exchange, minutes, request_token,
                                    consent=CheckinConsent.PIN, status=CheckinStatus.CONFIRMED)
     if is_new:
@@ -191,7 +191,7 @@ def _require_typed_pin(card: MemberCard, pin) -> None:
         raise ValidationFailed(message, fields={"pin": message})
 
 
-def _check_pin(session: Session, card: MemberCard, pin) -> None:
+def check_pin(session: Session, card: MemberCard, pin) -> None:
     """Spend one try on the card, then test the PIN: right → tries reset; wrong → counted
     (the card locks at the limit) and WrongPin is raised."""
     if not isinstance(pin, str) or not cards.PIN_PATTERN.match(pin.strip()):
@@ -262,6 +262,10 @@ def _credit(session: Session, checkin: CardCheckin, *, created_by: Member, polic
     )
     checkin.transaction_id = transaction.id
     session.flush()
+    # Issue 15: the check-in credits the exchange's visit of that day, if it has one.
+    from carebank.visits.services import attach_code  # here: visits builds on this module
+
+    attach_code(session, exchange, transaction, checkin.created_at)
 
 
 # ---- the centre's side ---------------------------------------------------------------------
@@ -288,12 +292,22 @@ def approve(session: Session, coordinator: Member, checkin_id, policy: Policy) -
     if not checkin.exchange.is_accepted:
         raise Conflict(_l("This exchange has ended, so the visit cannot be counted. Reject the check-in instead."),
                        code="exchange_not_accepted")
+    _require_active_parties(checkin.exchange)
     with session.begin_nested():
         _claim_decision(session, checkin, coordinator, CheckinStatus.CONFIRMED)
         _credit(session, checkin, created_by=coordinator, policy=policy)
     audit.record(session, coordinator, "checkin.approve", member=checkin.card.member,
                  exchange_id=checkin.exchange_id, transaction_id=checkin.transaction_id)
     return checkin
+
+
+def _require_active_parties(exchange: Exchange) -> None:
+    """The resident or the carer was deactivated since the check-in: their minutes no longer
+    move (the ledger would refuse too), so the centre is told whom to reject it for."""
+    for party in (exchange.provider, exchange.receiver):
+        if not party.is_active:
+            raise Conflict(_l("%(name)s is deactivated, so this visit cannot be counted. Reject the check-in "
+                              "instead.", name=party.name), code="member_deactivated")
 
 
 def reject(session: Session, coordinator: Member, checkin_id, reason) -> CardCheckin:

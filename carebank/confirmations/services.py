@@ -22,6 +22,7 @@ from carebank.confirmations.models import ConfirmationCode
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, Expired, NotAllowed, ValidationFailed
 from carebank.core.policy import Policy
+from carebank.exchanges.models import Exchange
 from carebank.exchanges.services import get_exchange
 from carebank.ledger import services as ledger
 from carebank.ledger.models import Transaction
@@ -83,6 +84,7 @@ def make_code(
         raise NotAllowed(_l("Only the two people in this exchange can make a code."))
     if not exchange.is_accepted:
         raise Conflict(_l("Codes can only be made for an accepted exchange."), code="exchange_not_accepted")
+    require_active_parties(exchange)
     minutes = ledger.validate_minutes(minutes, policy)
     now = now or utcnow()
     token = new_token()
@@ -119,8 +121,19 @@ def check_redeemer(code: ConfirmationCode, member: Member) -> None:
         raise NotAllowed(_l("This code is for someone else."), code="not_redeemer")
 
 
+def require_active_parties(exchange: Exchange) -> None:
+    """Refuse a visit of an exchange one of whose members the centre deactivated: their
+    codes stop moving minutes, made before or after (the ledger would refuse it too)."""
+    for party in (exchange.provider, exchange.receiver):
+        if not party.is_active:
+            raise Conflict(_l("%(name)s is deactivated, so visits in this exchange can no longer be "
+                              "confirmed. Ask the centre.", name=party.name), code="member_deactivated")
+
+
 def check_usable(code: ConfirmationCode, now: datetime | None = None) -> None:
-    """Refuse a code that can no longer confirm a visit: expired, or its exchange ended."""
+    """Refuse a code that can no longer confirm a visit: a party deactivated, expired, or
+    its exchange ended."""
+    require_active_parties(code.exchange)
     if code.is_expired(now):
         raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
     if not code.exchange.is_accepted:
@@ -158,8 +171,16 @@ def redeem(
             session.expire(code)
             return code.transaction, False
         transaction = _credit(session, code, member, policy)
+        _attach_to_visit(session, code.exchange, transaction, now)
     session.expire(code)
     return transaction, True
+
+
+def _attach_to_visit(session: Session, exchange: Exchange, transaction: Transaction, now: datetime) -> None:
+    """Issue 15: the code credits the exchange's visit of the day, if it has one."""
+    from carebank.visits.services import attach_code  # here: visits builds on this module
+
+    attach_code(session, exchange, transaction, now)
 
 
 def _claim(session: Session, code: ConfirmationCode, now: datetime) -> bool:

@@ -6,6 +6,8 @@ from flask_babel import gettext
 from flask_login import current_user
 
 LANGUAGE_COOKIE = "lang"
+# Babel's short Korean time says "AM 10:00"; the wide day period gives the usual "오전 10:00".
+TIME_PATTERNS = {"ko": "aaaa h:mm"}
 
 
 def select_locale() -> str:

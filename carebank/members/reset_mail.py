@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 
 from carebank.core import rate_limits
 from carebank.core.extensions import limiter
+from carebank.core.i18n import TIME_PATTERNS
 from carebank.core.mail import send_mail
 from carebank.members.models import PasswordReset
-from carebank.web import TIME_PATTERNS, base_url
+from carebank.web import base_url
 
 # Per address asked for (no one is sent a pile of mails) and per client address, the page and
 # the API counting together.

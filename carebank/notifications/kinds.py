@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import format_date, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 
-from carebank.core.i18n import format_minutes
+from carebank.core.i18n import TIME_PATTERNS, format_minutes
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,24 @@ KINDS = {
                           _l("“%(title)s” leaves the list in 3 days. Post it again if you still need it.")),
     "checkin_waiting": Kind(_l("A card check-in is waiting for approval"),
                             _l("%(carer)s checked in with the card of %(name)s.")),
+    # Care plans and their visits (carebank/visits/events.py). %(when)s is spelled out in the
+    # reader's language and zone (see `words`).
+    "care_plan_proposed": Kind(_l("A visit schedule was proposed"),
+                               _l("%(name)s proposed visits for “%(title)s”: %(summary)s. Agree it on the exchange page.")),
+    "care_plan_accepted": Kind(_l("The visit schedule is agreed"),
+                               _l("%(name)s agreed the visits for “%(title)s”: %(summary)s.")),
+    "visit_tomorrow": Kind(_l("A visit tomorrow"),
+                           _l("%(when)s: “%(title)s” with %(name)s.")),
+    "visit_soon": Kind(_l("A visit in two hours"),
+                       _l("%(when)s: “%(title)s” with %(name)s.")),
+    "visit_cancelled": Kind(_l("A visit was cancelled"),
+                            _l("%(name)s cancelled the visit of %(when)s (“%(title)s”): %(reason)s")),
+    "visit_to_confirm": Kind(_l("Please confirm a visit"),
+                             _l("The visit of %(when)s (“%(title)s”) with %(name)s ended. Please confirm its time.")),
+    "visit_not_started": Kind(_l("A visit has not started"),
+                              _l("No check-in yet for the visit of %(when)s: %(carer)s to %(name)s (“%(title)s”).")),
+    "visit_not_ended": Kind(_l("A visit has not ended"),
+                            _l("%(carer)s checked in at %(name)s's for the visit of %(when)s and has not checked out. Please call to check all is well.")),
 }
 
 
@@ -57,4 +78,18 @@ def words(kind: str, params: dict) -> tuple[str, str]:
     values = defaultdict(str, params)  # a fact missing from an old row reads as blank, not a 500
     if "minutes" in values:
         values["minutes"] = format_minutes(int(values["minutes"]))
+    if values.get("when"):
+        values["when"] = _moment(values["when"], values.get("tz"))
     return str(found.title), str(found.body) % values
+
+
+def _moment(iso_text: str, zone: str | None) -> str:
+    """An instant stored as ISO text, as a short date and time in the reader's language, in
+    the zone it was told in (the member's, at the time)."""
+    try:
+        moment = datetime.fromisoformat(iso_text).astimezone(ZoneInfo(zone or "Asia/Seoul"))
+    except (ValueError, TypeError, ZoneInfoNotFoundError):
+        return ""
+    local = moment.replace(tzinfo=None)
+    pattern = TIME_PATTERNS.get(str(get_locale()), "short")
+    return f"{format_date(local, 'medium')} {format_time(local, pattern, rebase=False)}"

@@ -41,7 +41,7 @@ def notify(session: Session, member_id: int, kind: str, *, url: str = "", urgent
 
 
 def notify_centre(session: Session, centre_id: int | None, kind: str, *, url: str = "",
-                  except_id: int | None = None, **params) -> None:
+                  except_id: int | None = None, urgent: bool = False, **params) -> None:
     """Tell every coordinator of a centre (none for a member without a centre)."""
     if centre_id is None:
         return
@@ -49,7 +49,7 @@ def notify_centre(session: Session, centre_id: int | None, kind: str, *, url: st
             Member.centre_id == centre_id, Member.role == Role.COORDINATOR,
             Member.deactivated_at.is_(None))):
         if coordinator_id != except_id:
-            notify(session, coordinator_id, kind, url=url, **params)
+            notify(session, coordinator_id, kind, url=url, urgent=urgent, **params)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from carebank.core.commit import Outcome, committing
 from carebank.core.errors import DomainError
 from carebank.core.extensions import db, login_manager
-from carebank.core.i18n import format_minutes, format_signed_minutes
+from carebank.core.i18n import TIME_PATTERNS, format_minutes, format_signed_minutes
 from carebank.members import services as members
 from carebank.members.models import Member
 from carebank.posts.categories import CATEGORIES, category_name
@@ -46,10 +46,6 @@ def load_member(login_token: str) -> Member | None:
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
-
-
-# Babel's short Korean time says "AM 10:00"; the wide day period gives the usual "오전 10:00".
-TIME_PATTERNS = {"ko": "aaaa h:mm"}
 
 
 def format_when(value) -> str:

@@ -81,7 +81,7 @@ def pages(world) -> list[Page]:
 @pytest.fixture
 def world(session, policy, make_member, make_post):
     """A neighbourhood with something on every page: Alice's need was answered by Carol
-    (waiting) and Bob (agreed, one visit confirmed); she gave Bob time and donated some;
+    (waiting) and Bob (agreed, one visit confirmed); Bob gave her some back and donated some;
     Bob has shown a new code she has not confirmed yet, and has an offer that fits. Dave,
     a coordinator, has seen none of it."""
     alice, bob = make_member("Kim Young-ja"), make_member("Park Min-jun")
@@ -97,8 +97,9 @@ def world(session, policy, make_member, make_post):
     exchanges.accept(session, alice, exchange.id)
     _, visit = confirmations.make_code(session, bob, exchange.id, 60, policy)
     confirmations.redeem(session, alice, visit, policy)
-    ledger.gift(session, alice, bob.id, 30, "Thank you for the soup", policy)
-    ledger.donate_to_pool(session, alice, 15, "", policy)
+    # Bob passes on some of the hour he earned (one gives only time one has).
+    ledger.gift(session, bob, alice.id, 30, "For your next walk", policy)
+    ledger.donate_to_pool(session, bob, 15, "", policy)
     _, token = confirmations.make_code(session, bob, exchange.id, 90, policy)
     session.commit()
     return SimpleNamespace(alice=alice, bob=bob, carol=carol, dave=dave, matched_need=need,

@@ -1,0 +1,1 @@
+"""Care plans: the recurring schedule two people agree for an exchange."""
