@@ -29,18 +29,19 @@ def _parties(visit: Visit) -> tuple[Member, Member]:
 
 def plan_proposed(session: Session, plan: CarePlan, by: Member, summary: str) -> None:
     """Tell the party who must agree (both, if a coordinator proposed it)."""
-    exchange = plan.exchange
-    for member_id in (exchange.provider_id, exchange.receiver_id):
-        if member_id != by.id:
-            notify(session, member_id, "care_plan_proposed", url=exchange_page(exchange.id),
-                   name=by.name, title=exchange.post.title, summary=summary)
+    _tell_parties(session, plan, by, "care_plan_proposed", summary)
 
 
 def plan_accepted(session: Session, plan: CarePlan, by: Member, summary: str) -> None:
+    _tell_parties(session, plan, by, "care_plan_accepted", summary)
+
+
+def _tell_parties(session: Session, plan: CarePlan, by: Member, kind: str, summary: str) -> None:
+    """Both parties of the plan's exchange but the one who acted."""
     exchange = plan.exchange
     for member_id in (exchange.provider_id, exchange.receiver_id):
         if member_id != by.id:
-            notify(session, member_id, "care_plan_accepted", url=exchange_page(exchange.id),
+            notify(session, member_id, kind, url=exchange_page(exchange.id),
                    name=by.name, title=exchange.post.title, summary=summary)
 
 
