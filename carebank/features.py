@@ -7,7 +7,7 @@ import importlib.util
 
 FEATURES = (
     "audit", "centres", "members", "posts", "matching", "exchanges", "ledger", "confirmations",
-    "cards", "checkins", "disputes", "messages", "notifications", "push", "careplans", "visits",
+    "cards", "checkins", "passkeys", "disputes", "messages", "notifications", "push", "careplans", "visits",
     "dashboard", "reports", "statements",
 )
 

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from carebank import create_app
 from carebank.centres.models import Centre
-from carebank.centres.services import save_centre
+from carebank.centres.services import add_neighbourhood, find_neighbourhoods, save_centre
 from carebank.core import passwords
 from carebank.core.database import Base, upgrade_database
 from carebank.core.extensions import db
@@ -194,7 +194,9 @@ def make_centre(session):
 @pytest.fixture
 def centre(make_centre) -> Centre:
     """The centre every member made by `make_member` belongs to unless told otherwise."""
-    return make_centre("Hyoja Care Centre", neighbourhoods="Hyoja-dong")
+    # Its list holds every neighbourhood the tests type (members and posts pick from the list).
+    return make_centre("Hyoja Care Centre",
+                       neighbourhoods="Hyoja-dong\n효자동\nCheongpa-dong\nSamcheong-dong\nMapo")
 
 
 @pytest.fixture
@@ -205,6 +207,7 @@ def make_member(session, centre):
              role: Role = Role.MEMBER, **fields):
         n = next(counter)
         fields.setdefault("centre_id", centre.id)
+        _listed(session, neighbourhood, fields["centre_id"])
         member = create_member(
             session, name=name or f"Member {n}", email=fields.pop("email", f"member{n}@example.org"),
             password=fields.pop("password", PASSWORD), neighbourhood=neighbourhood, role=role, **fields,
@@ -213,6 +216,12 @@ def make_member(session, centre):
         return member
 
     return make
+
+
+def _listed(session, neighbourhood: str, centre_id) -> None:
+    """Put a neighbourhood a test names on its centre's list, as a centre would."""
+    if neighbourhood.strip() and centre_id and not find_neighbourhoods(session, neighbourhood):
+        add_neighbourhood(session, session.get(Centre, centre_id), neighbourhood)
 
 
 @pytest.fixture

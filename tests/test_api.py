@@ -233,16 +233,19 @@ def test_owner_closes_a_post_and_no_one_else_can(as_alice, as_bob, make_post, al
 
 # --- matches ----------------------------------------------------------------------------------
 
-def test_matches_are_offers_best_first_and_never_the_owners_own(as_alice, make_post, alice, bob, carol):
+def test_matches_are_offers_that_fit_best_first_and_never_the_owners_own(as_alice, make_post, alice, bob, carol):
     need = make_post(alice, kind="need", category="meals", title="Lunch together")
     close_fit = make_post(bob, kind="offer", category="meals", title="Lunch together")
-    loose_fit = make_post(carol, kind="offer", category="paperwork", title="Tax forms")
+    loose_fit = make_post(carol, kind="offer", category="meals", title="Soup")  # in Mapo
+    make_post(carol, kind="offer", category="paperwork", title="Tax forms")  # another kind of care
     make_post(alice, kind="offer", category="meals", title="Lunch together")
     make_post(bob, kind="need", category="meals", title="Lunch together")
     found = as_alice.get(f"{API}/posts/{need.id}/matches").get_json()["matches"]
     assert [m["post"]["id"] for m in found] == [close_fit.id, loose_fit.id]
-    assert all(m.keys() == {"post", "score"} and m["post"].keys() >= POST_KEYS for m in found)
+    assert all(m.keys() == {"post", "score", "reasons"} and m["post"].keys() >= POST_KEYS for m in found)
     assert found[0]["score"] > found[1]["score"]
+    assert found[0]["reasons"] == [{"code": "same_care", "text": "same kind of help"},
+                                   {"code": "nearby", "text": "your neighbourhood"}]
 
 
 def test_matches_never_include_the_askers_own_posts(as_carol, make_post, alice, bob, carol):

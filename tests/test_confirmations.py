@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 import zxingcpp
 from PIL import Image, ImageDraw
 
@@ -289,10 +290,12 @@ def test_code_needs_valid_minutes(session, policy, exchange, minutes):
 
 def test_weekly_exchange_is_confirmed_with_a_new_code_each_visit(session, policy, exchange):
     paid = []
-    for _ in range(3):
-        _, token = confirmations.make_code(session, exchange.provider, exchange.id, 60, policy)
-        transaction, is_new = confirmations.redeem(session, exchange.receiver, token, policy)
-        session.commit()
+    first_visit = utcnow()
+    for week in range(3):
+        with time_machine.travel(first_visit + timedelta(weeks=week), tick=False):
+            _, token = confirmations.make_code(session, exchange.provider, exchange.id, 60, policy)
+            transaction, is_new = confirmations.redeem(session, exchange.receiver, token, policy)
+            session.commit()
         paid.append((transaction.id, is_new))
 
     assert len({tid for tid, _ in paid}) == 3 and all(new for _, new in paid)

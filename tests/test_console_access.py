@@ -11,6 +11,7 @@ from flask import url_for
 
 from carebank.audit.models import AuditEntry
 from carebank.cards import services as cards
+from carebank.centres import services as centre_rules
 from carebank.checkins.models import CardCheckin, CheckinConsent
 from carebank.core.database import utcnow
 from carebank.disputes.models import Dispute
@@ -23,7 +24,7 @@ from config import TestConfig
 # Names only the other centre's people carry: none may appear on our coordinator's pages.
 FOREIGN_NAMES = ("Otherside", "Quentin Faraway")
 OBJECT_ARGUMENTS = {"member_id", "exchange_id", "transaction_id", "checkin_id", "dispute_id",
-                    "post_id", "card_id", "centre_id", "code_id", "visit_id"}
+                    "post_id", "card_id", "centre_id", "code_id", "visit_id", "neighbourhood_id"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -68,6 +69,7 @@ def elsewhere(session, make_centre, make_member, make_exchange, policy):
         "member_id": resident.id, "exchange_id": exchange.id, "transaction_id": visit.id,
         "checkin_id": checkin.id, "dispute_id": dispute.id, "post_id": exchange.post_id,
         "card_id": card.id, "centre_id": centre.id, "visit_id": overdue.id,
+        "neighbourhood_id": centre_rules.neighbourhood_list(session, centre.id)[0].id,
     }
 
 

@@ -256,7 +256,7 @@ def test_gift_page_says_what_the_member_has(app, session, make_member, earn):
     giver, friend = make_member("Park Min-su"), make_member("Lee Soon-ja")
     earn(giver, 20)
     response = logged_in(app, giver).post("/ledger/gift", data={
-        "to_member_id": friend.id, "hours": 0, "extra_minutes": 30})
+        "to_member_id": friend.id, "hours": 0, "extra_minutes": 30, "send": "1"})
     assert response.status_code == 400
     assert "You can give only minutes you have: your balance is 20 min." in response.get_data(as_text=True)
     assert (balance(session, giver), balance(session, friend)) == (20, 0)
@@ -336,7 +336,11 @@ def test_gift_page_does_not_offer_a_deactivated_recipient(app, session, make_mem
     earn(giver, 60)
     client = logged_in(app, giver)
     assert "Give time to Departed Jang" not in client.get(f"/ledger/gift?to={departed.id}").get_data(as_text=True)
-    response = client.post("/ledger/gift", data={"to_member_id": departed.id, "hours": 0, "extra_minutes": 30})
+    looked_up = client.post("/ledger/gift", data={"to_member_id": departed.id, "hours": 0, "extra_minutes": 30})
+    assert looked_up.status_code == 400
+    assert "This member is no longer active" in looked_up.get_data(as_text=True)
+    response = client.post("/ledger/gift", data={"to_member_id": departed.id, "hours": 0, "extra_minutes": 30,
+                                                 "send": "1"})
     assert response.status_code == 400
     assert "Departed Jang&#39;s membership is deactivated" in response.get_data(as_text=True)
     assert (balance(session, giver), balance(session, departed)) == (60, 60)

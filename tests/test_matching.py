@@ -1,10 +1,11 @@
-"""Match scoring: pure functions over plain values, no database."""
+"""Match scoring and the fit rule: pure functions over plain values, no database."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from carebank.matching import services as matching
-from carebank.matching.services import NEUTRAL, WEIGHTS, PostFacts
+from carebank.matching.languages import languages_read, parse
+from carebank.matching.services import MIN_FIT, NEUTRAL, WEIGHTS, PostFacts, Reason
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -12,7 +13,7 @@ HOUR = timedelta(hours=1)
 
 def facts(id=1, kind="offer", **fields) -> PostFacts:
     values = {"category": "meals", "neighbourhood": "Hyoja-dong", "text": "lunch together",
-              "created_at": NOW - HOUR}
+              "created_at": NOW - HOUR, "languages": frozenset({"ko", "en"})}
     return PostFacts(id=id, kind=kind, **{**values, **fields})
 
 
@@ -140,12 +141,21 @@ def test_waiting_grows_with_age_up_to_two_weeks(age, expected):
 
 
 def test_rank_puts_the_best_first():
-    weak = facts(id=1, category="repairs", neighbourhood="Mapo")
+    weak = facts(id=1, neighbourhood="Mapo", text="")
     strong = facts(id=2)
     middle = facts(id=3, neighbourhood="Mapo")
     ranked = matching.rank(NEED, [weak, strong, middle], NOW)
     assert [m.post_id for m in ranked] == [2, 3, 1]
     assert ranked[0].score > ranked[1].score > ranked[2].score
+
+
+def test_rank_puts_the_same_kind_of_care_first_even_when_another_scores_higher():
+    same_care_far = facts(id=1, neighbourhood="Mapo", text="")
+    other_care_in_the_same_words = facts(id=2, category="errands", created_at=NOW - timedelta(days=20),
+                                         minutes_received=60, **window(0, 2))
+    need = facts(id=100, kind="need", **window(0, 2))
+    ranked = matching.rank(need, [other_care_in_the_same_words, same_care_far], NOW)
+    assert ranked[1].score > ranked[0].score and [m.post_id for m in ranked] == [1, 2]
 
 
 def test_rank_leaves_out_posts_of_the_same_kind_and_the_target_itself():
@@ -164,3 +174,117 @@ def test_rank_prefers_the_older_post_on_a_tie():
 
 def test_rank_of_no_candidates_is_empty():
     assert matching.rank(NEED, [], NOW) == []
+
+
+# --- the fit rule --------------------------------------------------------------------------
+
+
+def test_a_hospital_escort_is_never_offered_maths_homework():
+    need = facts(id=100, kind="need", category="escort", text="병원에 같이 가 주세요", **window(0, 3))
+    homework = facts(category="childcare", text="초등학생 수학 숙제", created_at=NOW - timedelta(days=30),
+                     minutes_received=600, **window(0, 3))
+    assert matching.score(need, homework, NOW).score > 0.3  # what it was once offered at
+    assert matching.fit(need, homework, NOW) is None
+
+
+def test_the_same_kind_of_care_anywhere_fits_and_barely_anything_else_does():
+    far = facts(neighbourhood="Mapo", text="")
+    assert matching.fit(NEED, far, NOW).score >= MIN_FIT
+    assert matching.fit(NEED, facts(category="repairs", text="shelf drill"), NOW) is None
+
+
+def test_another_kind_of_care_fits_when_it_asks_for_the_same_in_its_words():
+    need = facts(id=100, kind="need", category="errands", text="병원 동행 부탁드려요")
+    offer = facts(category="escort", text="병원 동행 해 드려요")
+    found = matching.fit(need, offer, NOW)
+    assert found is not None and found.reasons[0] == Reason("same_words")
+
+
+def test_times_that_exclude_each_other_do_not_fit():
+    need = facts(id=100, kind="need", **window(0, 2))
+    assert matching.fit(need, facts(**window(3, 5)), NOW) is None
+    assert matching.fit(need, facts(**window(1, 5)), NOW) is not None
+    assert matching.fit(need, facts(), NOW) is not None  # the offer gave no time: ask
+
+
+def test_an_author_who_shares_no_language_with_the_member_never_fits():
+    english_need = facts(id=100, kind="need", text="Lunch together", languages=frozenset({"en"}))
+    korean_only = facts(languages=frozenset({"ko"}))
+    bilingual = facts(languages=frozenset({"ko", "en"}))
+    assert matching.fit(english_need, korean_only, NOW) is None
+    assert matching.fit(english_need, bilingual, NOW) is not None
+
+
+def test_a_post_written_in_korean_is_not_suggested_to_a_member_who_reads_no_korean():
+    english_need = facts(id=100, kind="need", text="Lunch together", languages=frozenset({"en"}))
+    written_in_korean = facts(text="같이 점심 먹어요", languages=frozenset({"ko", "en"}))
+    assert matching.fit(english_need, written_in_korean, NOW) is None
+    assert matching.fit(facts(id=100, kind="need"), written_in_korean, NOW) is not None
+
+
+def test_a_post_in_chinese_letters_is_for_those_who_read_chinese_or_japanese():
+    written_in_chinese = facts(text="一起吃午饭", languages=frozenset({"zh", "ko"}))
+    assert matching.fit(facts(id=100, kind="need", languages=frozenset({"ko"})), written_in_chinese, NOW) is None
+    assert matching.fit(facts(id=100, kind="need", languages=frozenset({"zh"})), written_in_chinese, NOW) is not None
+
+
+def test_reasons_name_what_fits_strongest_first():
+    need = facts(id=100, kind="need", **window(2, 4))
+    offer = facts(minutes_given=12 * 60, **window(0, 6))
+    assert matching.fit(need, offer, NOW).reasons == (
+        Reason("same_care", "meals"), Reason("nearby", "Hyoja-dong"),
+        Reason("free_at", NOW + 2 * HOUR), Reason("has_given", 720))
+
+
+def test_reasons_leave_out_what_does_not_fit():
+    found = matching.fit(NEED, facts(neighbourhood="Mapo"), NOW)
+    assert found.reasons == (Reason("same_care", "meals"),)
+    for_an_offer = matching.fit(facts(id=100, kind="offer"), facts(kind="need", **window(1, 2)), NOW)
+    assert Reason("wanted_at", NOW + HOUR) in for_an_offer.reasons
+
+
+@pytest.mark.parametrize("hour, part", [
+    (0, "night"), (4, "night"), (5, "morning"), (11, "morning"), (12, "afternoon"),
+    (17, "evening"), (21, "evening"), (22, "night"), (23, "night"),
+])
+def test_part_of_day(hour, part):
+    assert matching.part_of_day(hour) == part
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stated, codes", [
+    ("ko,en", {"ko", "en"}), ("KO / EN", {"ko", "en"}), ("en-US", {"en"}),
+    ("한국어, English", {"ko", "en"}), ("English, 한국어 조금", {"en", "ko"}),
+    ("Korean and English", {"ko", "en"}), ("한국말", {"ko"}), ("영어 조금 해요", {"en"}),
+    ("Tiếng Việt", {"vi"}), ("中文", {"zh"}), ("fluent Japanese", {"ja"}),
+    ("English, a bit of my mum's Korean", {"en", "ko"}),  # "my" is Burmese's code, not here
+    ("", set()), ("조금", set()),
+])
+def test_languages_are_read_from_a_profile_as_members_write_them(stated, codes):
+    assert parse(stated) == codes
+
+
+def test_a_member_who_states_no_language_reads_the_app_language_else_the_banks():
+    assert languages_read("", "en", "ko") == {"en"}
+    assert languages_read("", None, "ko") == {"ko"}
+    assert languages_read("something unknown", None, "ko") == {"ko"}
+    assert languages_read("English", "ko", "ko") == {"en", "ko"}  # the app they chose, in Korean
+
+
+def test_an_english_post_is_hidden_from_a_stated_korean_reader_but_not_from_a_guessed_one():
+    written_in_english = facts(text="Lunch together", languages=frozenset({"ko", "en"}))
+    stated = facts(id=100, kind="need", text="점심", languages=frozenset({"ko"}))
+    guessed = facts(id=100, kind="need", text="점심", languages=frozenset({"ko"}), languages_guessed=True)
+    assert matching.fit(stated, written_in_english, NOW) is None  # both named their languages
+    assert matching.fit(guessed, written_in_english, NOW) is not None
+    assert matching.fit(guessed, facts(text="一起吃午饭", languages=frozenset({"ko", "zh"})), NOW) is None
+
+
+def test_two_guesses_do_not_hide_a_post_but_its_letters_still_can():
+    guessed_english = facts(id=100, kind="need", text="Walk to the clinic", languages=frozenset({"en"}),
+                            languages_guessed=True)
+    guessed_korean = {"languages": frozenset({"ko"}), "languages_guessed": True}
+    assert matching.fit(guessed_english, facts(text="Walks to the clinic", **guessed_korean), NOW) is not None
+    assert matching.fit(guessed_english, facts(text="병원 동행", **guessed_korean), NOW) is None

@@ -177,6 +177,7 @@ def test_a_journey_through_the_api_answers_as_documented(app, client, session, p
 def visit_and_sign_up(client, ok) -> dict:
     ok(client.get(f"{API}/session"), 200)
     ok(client.get(f"{API}/categories"), 200)
+    assert ok(client.get(f"{API}/neighbourhoods"), 200)["centres"]
     ok(client.get("/api/openapi.json"), 200)
     ok(client.get(f"{API}/me"), 401)
     ok(client.post(f"{API}/members", json={"name": "Kim", "email": "nobody", "password": PASSWORD}), 400)
@@ -236,6 +237,7 @@ def confirm_visit(client, provider, session, policy, ok, exchange_id: int) -> No
     session.commit()
     ok(client.post(f"{API}/confirmations", json={"code": expired}), 410)
     ok(client.get(f"{API}/ledger"), 200)
+    ok(client.post(f"{API}/exchanges/{exchange_id}/cancel"), 409)  # a visit is confirmed: report a problem
 
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -299,6 +301,14 @@ def decline_cancel_and_close(client, provider, ok) -> None:
         assert ok(client.post(f"{API}/exchanges/{exchange['id']}/{action}"), 200)["exchange"]["status"] == status
         ok(client.post(f"{API}/posts/{need['id']}/close"), 200)
         ok(client.post(f"{API}/posts/{need['id']}/close"), 409)
+    ok(provider.post(f"{API}/posts", json={"kind": "offer", "category": "meals", "title": "Soup", "minutes": 30,
+                                            "once": True}), 400)
+    once = ok(client.post(f"{API}/posts", json={"kind": "need", "category": "meals", "title": "Soup today",
+                                                "minutes": 30, "once": True}), 201)["post"]
+    exchange = ok(provider.post(f"{API}/posts/{once['id']}/responses"), 201)["exchange"]
+    ok(client.post(f"{API}/exchanges/{exchange['id']}/finish"), 409)  # not agreed yet
+    ok(client.post(f"{API}/exchanges/{exchange['id']}/accept"), 200)
+    assert ok(provider.post(f"{API}/exchanges/{exchange['id']}/finish"), 200)["exchange"]["state"] == "finished"
 
 
 def limited_logins(app, ok) -> None:

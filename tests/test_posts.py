@@ -177,8 +177,8 @@ def test_browse_pages(session, board):
 def test_neighbourhoods_lists_places_of_open_posts(session, board):
     shelf = board["Fix a shelf"]
     posts.close_post(session, shelf.member, shelf.id)
-    # Compared as a set: the order of differently-cased names depends on the database collation.
-    assert set(posts.neighbourhoods(session)) == {"Hyoja-dong", "hyoja-dong"}
+    # "hyoja-dong" typed in another case is stored as the centre's list spells it.
+    assert posts.neighbourhoods(session) == ["Hyoja-dong"]
 
 
 # --- closing -----------------------------------------------------------------------------
@@ -247,7 +247,8 @@ def test_suggestions_leave_out_closed_posts(session, make_member, make_post):
     assert posts.suggest_matches(session, need, need.member) == []
 
 
-def test_suggestions_put_the_same_category_and_place_first(session, make_member, make_post):
+def test_suggestions_put_the_same_category_and_place_first_and_leave_out_other_care(
+        session, make_member, make_post):
     need = make_post(make_member(neighbourhood="Hyoja-dong"), kind="need", category="meals")
     far_other = make_post(make_member(neighbourhood="Mapo"), kind="offer", category="repairs")
     near_same = make_post(make_member(neighbourhood="Hyoja-dong"), kind="offer", category="meals")
@@ -255,6 +256,6 @@ def test_suggestions_put_the_same_category_and_place_first(session, make_member,
 
     suggested = posts.suggest_matches(session, need, need.member)
 
-    assert [p.id for p, _ in suggested] == [near_same.id, far_same.id, far_other.id]
-    scores = [score for _, score in suggested]
-    assert scores == sorted(scores, reverse=True) and scores[0] > scores[1] > scores[2]
+    assert [p.id for p, _ in suggested] == [near_same.id, far_same.id]
+    assert far_other.id not in [p.id for p, _ in suggested]
+    assert suggested[0][1] > suggested[1][1]

@@ -31,6 +31,7 @@ from carebank.members.models import Role
 from carebank.members.services import create_member, register_resident
 from carebank.messages import services as messages
 from carebank.notifications.models import Notification
+from carebank.passkeys.models import Passkey
 from carebank.posts import services as posts
 from carebank.push import services as push
 from carebank.visits.models import Visit
@@ -54,6 +55,15 @@ PUBLIC = {
     ("api.request_password_reset", "POST"), ("api.complete_password_reset", "POST"),
     # A calendar app fetches the feed without a login: its secret address is the credential.
     ("visits.calendar_feed", "GET"),
+    # Signing in with a passkey or one's member card, and signing up without e-mail: the
+    # authenticator's signature, or the card and its PIN, are the credential.
+    ("passkeys.sign_in_options", "POST"), ("passkeys.sign_in", "POST"),
+    ("passkeys.signup", "GET"), ("passkeys.signup", "POST"), ("passkeys.signup_passkey", "GET"),
+    ("passkeys.signup_options", "POST"), ("passkeys.signup_finish", "PUT"),
+    ("passkeys.card_login", "GET"), ("passkeys.card_login", "POST"),
+    ("passkeys.card_pin", "GET"), ("passkeys.card_pin", "POST"),
+    # A newcomer picks their neighbourhood before they have an account.
+    ("api.neighbourhoods", "GET"),
 }
 
 # Routes naming an object that only some may act on, with who rightfully may: the owner of
@@ -71,6 +81,8 @@ PARTY_ROUTES = {
     ("api.get_exchange", "GET"): "alice", ("api.accept", "POST"): "alice", ("api.decline", "POST"): "alice",
     ("api.cancel", "POST"): "bob", ("api.make_code", "POST"): "bob", ("api.close_post", "POST"): "alice",
     ("api.redeem", "POST"): "alice",  # the code is in the body
+    ("exchanges.finish", "GET"): "alice", ("exchanges.finish", "POST"): "alice", ("api.finish", "POST"): "alice",
+    ("passkeys.rename", "POST"): "alice", ("passkeys.remove", "GET"): "alice", ("passkeys.remove", "POST"): "alice",
     ("messages.thread", "GET"): "alice", ("messages.write", "POST"): "alice",
     ("messages.report", "POST"): "alice",  # Bob wrote it: Alice, the other party, reports it
     ("messages.share_phone", "POST"): "alice",
@@ -174,6 +186,9 @@ def world(session, centre, make_centre, policy):
     # A visit about to begin: the carer may check in (from an hour before).
     visit_soon = Visit(exchange_id=accepted.id, starts_at=utcnow() + timedelta(minutes=10), minutes=60)
     session.add_all([plan, visit_soon])
+    passkey = Passkey(member_id=alice.id, credential_id=os.urandom(32), public_key=b"k", user_handle=os.urandom(32),
+                      name="Alice's phone")
+    session.add(passkey)
     phone = push.subscribe(session, alice, "https://push.example.org/send/alice", *push_keys())
     told = session.scalar(sa.select(Notification.id).where(Notification.member_id == alice.id)
                           .order_by(Notification.id))
@@ -181,7 +196,7 @@ def world(session, centre, make_centre, policy):
     return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
                            waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token,
                            message=message, notification_id=told, push_subscription=phone, plan=plan,
-                           visit=visit_soon)
+                           visit=visit_soon, passkey=passkey)
 
 
 def push_keys() -> tuple[str, str]:
@@ -201,7 +216,7 @@ def build_url(app, endpoint: str, world) -> str:
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
              "token": world.card_token, "message_id": world.message.id,
              "notification_id": world.notification_id, "subscription_id": world.push_subscription.id,
-             "plan_id": world.plan.id, "visit_id": world.visit.id}
+             "plan_id": world.plan.id, "visit_id": world.visit.id, "passkey_id": world.passkey.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

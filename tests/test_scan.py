@@ -62,8 +62,10 @@ def test_the_typed_code_from_the_scan_page_confirms_the_visit(app, session, poli
     receiver_phone = logged_in(app, exchange.receiver)
     page = html_of(receiver_phone.get("/scan"))
     # With the dashes shown on the maker's screen, as a person types it.
-    response = receiver_phone.post("/confirm", data={
+    preview = receiver_phone.post("/confirm", data={
         "csrf_token": csrf_from(page), "code": confirmations.display_code(token)})
+    assert preview.status_code == 200 and balance(session, exchange.provider) == 0  # shown first
+    response = receiver_phone.post(f"/c/{token}", data={"csrf_token": csrf_from(html_of(preview))})
     assert response.status_code == 302 and response.location == f"/exchanges/{exchange.id}"
     assert balance(session, exchange.provider) == 90
     assert balance(session, exchange.receiver) == -90

@@ -14,6 +14,7 @@ from flask import url_for
 from test_route_authorisation import database_state, world  # noqa: F401 (a fixture)
 
 from carebank import create_app
+from carebank.centres import services as centre_rules
 from carebank.core.database import utcnow
 from carebank.core.extensions import db
 from carebank.core.security import STRICT_TRANSPORT_SECURITY
@@ -196,7 +197,8 @@ def unsafe_url(app, session, world, endpoint: str) -> str:  # noqa: F811 (world 
              "centre_id": world.alice.centre_id, "dispute_id": 1, "table": "members",
              "message_id": world.message.id, "notification_id": world.notification_id,
              "subscription_id": world.push_subscription.id, "plan_id": world.plan.id,
-             "visit_id": world.visit.id}
+             "visit_id": world.visit.id, "passkey_id": world.passkey.id,
+             "neighbourhood_id": centre_rules.neighbourhood_list(session, world.alice.centre_id)[0].id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

@@ -171,9 +171,14 @@ def test_only_the_maker_can_watch_a_code(parties):
     lambda token: f"http://localhost/c/{token}",
 ])
 def test_paste_form_confirms_a_typed_code_or_link(parties, session, as_typed):
+    """Typing a code first shows who, what and how long; one tap then confirms."""
     exchange, provider, provider_client, receiver, receiver_client = parties
     _, token = make_code_via_web(provider_client, exchange, hours=0, extra_minutes=45)
-    response = receiver_client.post("/confirm", data={"code": as_typed(token)})
+    preview = receiver_client.post("/confirm", data={"code": as_typed(token)})
+    assert preview.status_code == 200 and "45 min" in preview.get_data(as_text=True)
+    assert balance(session, provider) == 0
+    action = re.search(r'<form method="post" action="([^"]+)"', preview.get_data(as_text=True)).group(1)
+    response = receiver_client.post(action)
     assert response.status_code == 302 and response.location == f"/exchanges/{exchange.id}"
     assert (balance(session, provider), balance(session, receiver)) == (45, -45)
 
@@ -287,7 +292,8 @@ def test_detail_lists_confirmed_visits_and_their_total(parties):
     exchange, _, provider_client, _, receiver_client = parties
     for hours in (1, 2):
         _, token = make_code_via_web(provider_client, exchange, hours=hours, extra_minutes=0)
-        receiver_client.post(f"/c/{token}")
+        # The second within the hour is asked about, and confirmed again.
+        receiver_client.post(f"/c/{token}", data={"confirm_again": "1"} if hours == 2 else {})
     page = provider_client.get(f"/exchanges/{exchange.id}").get_data(as_text=True)
     assert re.search(r"Total</th><th class=\"num\">3 h<", page)
 

@@ -36,7 +36,7 @@ def test_gift_moves_minutes_and_shows_in_both_histories(app, giver, giver_client
     friend = make_member("Lee Soon-ja")
     earn(giver, 75)
     response = giver_client.post("/ledger/gift", data={
-        "to_member_id": friend.id, "hours": 1, "extra_minutes": 15, "memo": "For the kimchi"})
+        "to_member_id": friend.id, "hours": 1, "extra_minutes": 15, "memo": "For the kimchi", "send": "1"})
     assert response.status_code == 302 and response.location == "/ledger/"
     assert (balance(session, giver), balance(session, friend)) == (0, 75)
     mine = giver_client.get("/ledger/").get_data(as_text=True)
@@ -56,7 +56,7 @@ def test_gift_link_from_a_profile_names_the_recipient(giver_client, make_member)
 
 @pytest.mark.parametrize("change, message", [
     ({"to_member_id": "self"}, "You cannot give time to yourself."),
-    ({"to_member_id": 9999}, "That member does not exist."),
+    ({"to_member_id": 9999}, "No member has this number."),
     ({"to_member_id": ""}, "This field is required."),
     ({"hours": 0, "extra_minutes": 0}, "The time must be between 1 minute and 24 h."),
     ({"hours": 25}, "Number must be between 0 and 24."),
@@ -77,11 +77,13 @@ def test_bad_gift_is_refused_and_moves_nothing(giver, giver_client, make_member,
 def test_gift_beyond_the_balance_is_refused(giver, giver_client, make_member, session, earn):
     friend = make_member("Lee Soon-ja")
     earn(giver, 60)  # one hour can be given, not more
-    response = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 10})
+    response = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 10,
+                                                       "send": "1"})
     assert response.status_code == 400
     assert "You can give only minutes you have: your balance is 1 h." in response.get_data(as_text=True)
     assert balance(session, giver) == 60
-    allowed = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 0})
+    allowed = giver_client.post("/ledger/gift", data={"to_member_id": friend.id, "hours": 1, "extra_minutes": 0,
+                                                      "send": "1"})
     assert allowed.status_code == 302 and balance(session, giver) == 0
 
 

@@ -194,13 +194,14 @@ def test_owner_sees_status_matches_and_responses_but_no_respond_button(
     need = make_post(kim, kind="need", category="meals", title="Soup for a cold")
     offer = make_post(lee, kind="offer", category="meals", title="I cook extra soup")
     exchanges.respond(session, park, need.id, "I live next door")
-    [(_, score)] = posts.suggest_matches(session, need, kim)
+    [suggestion] = posts.suggestions(session, need, kim)
 
     client.login(kim)
     html = page(client, f"/posts/{need.id}")
     assert '<span class="status">Open</span>' in html and "Close this post" in html
     assert "Park" in html and "I live next door" in html and "Accept" in html and "Decline" in html
-    assert f"{round(score * 100)}% fit" in html and offer.title in html
+    assert suggestion.post == offer and offer.title in html
+    assert "same kind of help · your neighbourhood" in html and "% fit" not in html
     assert "I can help" not in html
 
 
@@ -211,6 +212,90 @@ def test_other_member_sees_the_right_respond_button(app, make_member, make_post)
     assert "I can help" in page(lee, f"/posts/{need.id}")
     html = page(lee, f"/posts/{offer.id}")
     assert "I would like this" in html and "Close this post" not in html and "Suggested matches" not in html
+
+
+# Suggested matches: only those that fit, said in words
+
+TUESDAY_MORNING = {"starts_at": datetime(2027, 1, 5, 0, 0, tzinfo=UTC),  # 09:00 to 12:00 in Seoul
+                   "ends_at": datetime(2027, 1, 5, 3, 0, tzinfo=UTC)}
+
+
+def test_a_suggestion_says_in_words_why_it_fits(client, make_member, make_post, earn):
+    kim, lee = make_member("Kim"), make_member("Lee")
+    earn(lee, 12 * 60)
+    need = make_post(kim, kind="need", category="escort", title="Walk to the clinic", **TUESDAY_MORNING)
+    make_post(lee, kind="offer", category="escort", title="I can walk with you", **TUESDAY_MORNING)
+
+    client.login(kim)
+    html = page(client, f"/posts/{need.id}")
+    assert "same kind of help · your neighbourhood · free on Tuesday morning · has given 12 hours" in html
+    assert "% fit" not in html
+
+
+def test_a_need_with_no_close_match_is_told_so_not_offered_another_kind_of_care(
+        client, make_member, make_post):
+    kim = make_member("Kim")
+    need = make_post(kim, kind="need", category="escort", title="병원에 같이 가 주세요")
+    make_post(make_member(), kind="offer", category="childcare", title="초등학생 수학 숙제 도와드려요")
+
+    client.login(kim)
+    html = page(client, f"/posts/{need.id}")
+    assert "수학" not in html
+    assert "No close match yet — we'll tell you when one appears." in html
+    assert "No close match yet" in page(client, "/")
+
+
+def test_a_member_who_reads_english_is_never_suggested_posts_they_cannot_read(
+        client, session, make_member, make_post):
+    sarah = make_member("Sarah", languages="English", locale="en")
+    need = make_post(sarah, kind="need", category="meals", title="Lunch together")
+    make_post(make_member("Kim", languages="한국어"), kind="offer", category="meals", title="Lunch together")
+    make_post(make_member("Park", languages="한국어, English"), kind="offer", category="meals", title="점심 같이 먹어요")
+    bilingual = make_post(make_member("Min", languages="ko,en"), kind="offer", category="meals",
+                          title="Lunch with me")
+
+    assert [s.post for s in posts.suggestions(session, need, sarah)] == [bilingual]
+    client.login(sarah)
+    html = page(client, f"/posts/{need.id}")
+    assert "Lunch with me" in html and "점심" not in html and "Kim" not in html
+
+
+def test_the_home_page_shows_suggestions_in_words(client, make_member, make_post):
+    kim = make_member("Kim")
+    make_post(kim, kind="need", category="meals", title="Soup for a cold")
+    make_post(make_member("Lee"), kind="offer", category="meals", title="I cook extra soup")
+
+    client.login(kim)
+    html = page(client, "/")
+    assert "I cook extra soup" in html and "same kind of help · your neighbourhood" in html
+
+
+def test_we_tell_a_member_when_a_fitting_post_appears_and_not_for_one_that_does_not_fit(
+        client, session, make_member, make_post):
+    from carebank.notifications.digest import weekly_digests
+    from carebank.notifications.models import Notification
+
+    def digest_titles(now):
+        weekly_digests(session, now)
+        session.commit()
+        found = session.scalars(sa.select(Notification).where(
+            Notification.member_id == kim.id, Notification.kind == "new_matches")).all()
+        return [set(n.params["titles"].split(" · ")) for n in found]
+
+    kim = make_member("Kim", languages="한국어")
+    need = make_post(kim, kind="need", category="escort", title="병원에 같이 가 주세요")
+    client.login(kim)
+    assert "No close match yet" in page(client, f"/posts/{need.id}")
+
+    far = make_member("Far", neighbourhood="Mapo")
+    make_post(far, kind="offer", category="childcare", title="초등학생 수학 숙제 도와드려요")  # another care
+    make_post(make_member("Sarah", neighbourhood="Mapo", languages="English", locale="en"), kind="offer",
+              category="escort", title="I can walk you to the clinic")  # shares no language with Kim
+    assert digest_titles(datetime.now(UTC)) == []
+
+    make_post(far, kind="offer", category="escort", title="병원 동행해 드려요")
+    assert digest_titles(datetime.now(UTC) + timedelta(days=1)) == [{"병원 동행해 드려요"}]
+    assert "병원 동행해 드려요" in page(client, f"/posts/{need.id}")
 
 
 # Responding, accepting, declining

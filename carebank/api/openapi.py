@@ -91,17 +91,27 @@ def answer_schemas(policy: Policy) -> dict:
             **with_balance, "email": nullable(text()), "languages": text(), "offers_text": text(),
             "phone": nullable(text()), "locale": nullable({"type": "string", "enum": list(members.SUPPORTED_LOCALES)}),
             "role": enum_of(Role),
+            "phone_shared_with_partners": {"type": "boolean",
+                                           "description": "Whether an agreed exchange's partner sees the phone."},
         }),
         "Post": shape({
             "id": ID_SCHEMA, "kind": enum_of(PostKind), "category": text(), "category_name": text(),
             "title": text(posts.TITLE_MAX_LENGTH), "description": text(posts.DESCRIPTION_MAX_LENGTH),
             "minutes": minutes(posts.MAX_POST_MINUTES), "neighbourhood": text(80), "status": enum_of(PostStatus),
             "member_id": ID_SCHEMA, "starts_at": nullable(DATE_TIME), "ends_at": nullable(DATE_TIME),
+            "once": {"type": "boolean"},
             "created_at": DATE_TIME, "expires_at": DATE_TIME,
         }),
         "Exchange": shape({
             "id": ID_SCHEMA, "post_id": ID_SCHEMA, "provider_id": ID_SCHEMA, "receiver_id": ID_SCHEMA,
             "status": enum_of(ExchangeStatus), "message": text(exchanges.MESSAGE_MAX_LENGTH),
+            "state": {"type": "string", "enum": list(exchanges.STATES), "description":
+                      "Where it stands, as the pages say it: agreed and visited are accepted exchanges "
+                      "without and with confirmed visits."},
+            "visits": {"type": "integer", "minimum": 0, "description": "Confirmed visits, reversals left out."},
+            "last_visit_on": nullable({"type": "string", "format": "date",
+                                       "description": "The last confirmed visit's day, in the member's zone."}),
+            "last_visit_at": nullable(DATE_TIME), "finished_at": nullable(DATE_TIME),
             "created_at": DATE_TIME,
         }),
         "Transaction": shape({
@@ -159,6 +169,7 @@ def request_schemas(policy: Policy) -> dict:
             "name": text(members.NAME_MAX_LENGTH, pattern=NOT_BLANK), "neighbourhood": nullable(text(80)),
             "languages": nullable(text(80)), "offers_text": nullable(text(2000)),
             "phone": nullable(text(40, pattern=r"^[0-9+()\-\s]*$", description="Empty to remove it.")),
+            "phone_shared_with_partners": {"type": "boolean"},
             "locale": nullable(text()),
         }, []),
         "NewPost": request_shape({
@@ -168,11 +179,16 @@ def request_schemas(policy: Policy) -> dict:
             "neighbourhood": nullable(text(description="Defaults to the member's own.")),
             "starts_at": nullable({**DATE_TIME, "description": "With a time zone."}),
             "ends_at": nullable({**DATE_TIME, "description": "With a time zone, after starts_at."}),
+            "once": {"type": "boolean", "description": "A need asked for just once: its exchange is finished by "
+                                                      "the first confirmed visit. Not for offers."},
         }, ["kind", "category", "title", "minutes"]),
         "Response": request_shape({"message": nullable(text(exchanges.MESSAGE_MAX_LENGTH))}, []),
         "NewCode": request_shape({"minutes": minutes(policy.max_minutes)}, ["minutes"]),
         "Redemption": request_shape({
             "code": text(description="The code as shown, typed (any case, with spaces or dashes) or its URL."),
+            "confirm_again": {"type": "boolean", "description":
+                              "Yes to a second visit of the same exchange within the hour (else 409 "
+                              "recent_confirmation, saying when the last was)."},
         }, ["code"]),
         "Gift": request_shape({"to_member_id": member_id, "minutes": minutes(policy.max_minutes), "memo": memo},
                               ["to_member_id", "minutes"]),
@@ -333,6 +349,14 @@ def session_paths() -> dict:
             "get": op("The care categories", {200: many("categories", "Category", "Slugs with their names.")},
                       security=ANYONE, database=False),
         },
+        "/neighbourhoods": {
+            "get": op("The neighbourhoods the centres serve, to pick from", {200: ok("By centre.", {
+                "centres": {"type": "array", "items": shape({
+                    "id": ID_SCHEMA, "name": text(), "neighbourhoods": {"type": "array", "items": shape({
+                        "id": ID_SCHEMA, "name": text(), "district": text(),
+                        "label": text(description="District and name, as the pickers show it.")})}})}})},
+                      security=ANYONE),
+        },
     }
 
 
@@ -363,7 +387,11 @@ def post_paths() -> dict:
         query("q", text(), "Words in the title or description, any case."),
         query("offset", {"type": "integer"}, "Posts to skip (50 a page); out of range is clamped."),
     ]
-    match = shape({"post": ref("Post"), "score": {"type": "number", "minimum": 0, "maximum": 1}})
+    reason = shape({"code": text(minLength=1, description="e.g. same_care, nearby, free_at, has_given."),
+                    "text": text(minLength=1, description="The reason in words, in the request's language.")})
+    match = shape({"post": ref("Post"), "reasons": {"type": "array", "items": reason},
+                   "score": {"type": "number", "minimum": 0, "maximum": 1, "deprecated": True,
+                             "description": "Use reasons: a bare percentage misleads."}})
     return {
         "/posts": {
             "get": op("Open posts, newest first", {200: many("posts", "Post", "Up to 50 posts.")}, "400",
@@ -408,7 +436,9 @@ def exchange_paths(policy: Policy) -> dict:
         },
         "/exchanges/{exchange_id}/accept": action("The post's owner accepts a response"),
         "/exchanges/{exchange_id}/decline": action("The post's owner declines a response"),
-        "/exchanges/{exchange_id}/cancel": action("Either party cancels the exchange"),
+        "/exchanges/{exchange_id}/cancel": action("Either party cancels the exchange (not after a confirmed "
+                                                  "visit: 409 visit_confirmed; report a problem instead)"),
+        "/exchanges/{exchange_id}/finish": action("Either party finishes an agreed exchange: no more visits count"),
         "/exchanges/{exchange_id}/confirmation-codes": {
             "post": op("A single-use code the other party redeems to confirm a visit",
                        {201: ok("The code and its URL (for a QR code).", schema=ref("ConfirmationCode"))},

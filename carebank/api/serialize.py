@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import to_user_timezone
+
 from carebank.confirmations.models import ConfirmationCode
+from carebank.core.extensions import db
 from carebank.exchanges.models import Exchange
+from carebank.exchanges.services import Standing
+from carebank.exchanges.services import standing as exchange_standing
 from carebank.ledger.models import Transaction
 from carebank.ledger.services import LedgerEntry
 from carebank.members.models import Member
@@ -31,6 +36,7 @@ def profile(m: Member) -> dict:
     return {
         **member_with_balance(m), "email": m.email, "languages": m.languages, "offers_text": m.offers_text,
         "phone": m.phone, "locale": m.locale, "role": m.role.value,
+        "phone_shared_with_partners": m.phone_shared_with_partners,
     }
 
 
@@ -39,15 +45,23 @@ def post(p: Post) -> dict:
         "id": p.id, "kind": p.kind.value, "category": p.category, "category_name": category_name(p.category),
         "title": p.title, "description": p.description, "minutes": p.minutes,
         "neighbourhood": p.neighbourhood, "status": p.status.value, "member_id": p.member_id,
-        "starts_at": iso(p.starts_at), "ends_at": iso(p.ends_at),
+        "starts_at": iso(p.starts_at), "ends_at": iso(p.ends_at), "once": p.once,
         "created_at": iso(p.created_at), "expires_at": iso(p.expires_at),
     }
 
 
-def exchange(e: Exchange) -> dict:
+def exchange(e: Exchange, standing: Standing | None = None) -> dict:
+    """An exchange and where it stands: `state` (waiting, agreed, visited, finished, declined,
+    cancelled), its confirmed `visits` and the day of the last (in the member's zone)."""
+    if standing is None:
+        standing = exchange_standing(db.session, e)
+    last = standing.last_visit_at
     return {
         "id": e.id, "post_id": e.post_id, "provider_id": e.provider_id, "receiver_id": e.receiver_id,
-        "status": e.status.value, "message": e.message, "created_at": iso(e.created_at),
+        "status": e.status.value, "state": standing.state, "visits": standing.visits,
+        "last_visit_on": to_user_timezone(last).date().isoformat() if last else None,
+        "last_visit_at": iso(last), "finished_at": iso(e.finished_at),
+        "message": e.message, "created_at": iso(e.created_at),
     }
 
 

@@ -25,6 +25,7 @@ from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from carebank.core.policy import Policy
+from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger import services as ledger
 from carebank.members.models import Member
@@ -170,6 +171,7 @@ def _agreed_exchange(session: Session, carer: Member, resident: Member, exchange
         # A card can only be used for an exchange between the carer and the card's member.
         message = _l("You can only check in for an exchange between you and %(name)s.", name=resident.name)
         raise NotAllowed(message, code="not_party", fields={"exchange_id": message})
+    exchanges.refuse_if_finished(exchange, "exchange_id")
     if not exchange.is_accepted:
         message = _l("This exchange is not agreed (or has ended), so no visit can be counted.")
         raise Conflict(message, code="exchange_not_accepted", fields={"exchange_id": message})
@@ -266,6 +268,7 @@ def _credit(session: Session, checkin: CardCheckin, *, created_by: Member, polic
     from carebank.visits.services import attach_code  # here: visits builds on this module
 
     attach_code(session, exchange, transaction, checkin.created_at)
+    exchanges.visit_credited(session, exchange)  # a one-off need is finished by it
 
 
 # ---- the centre's side ---------------------------------------------------------------------
@@ -289,6 +292,7 @@ def approve(session: Session, coordinator: Member, checkin_id, policy: Policy) -
     """Approve a pending check-in for the resident: the ledger moves now. Of two coordinators
     approving at once, one succeeds and the other is told it was already decided."""
     checkin = _decidable(session, coordinator, checkin_id)
+    exchanges.refuse_if_finished(checkin.exchange)
     if not checkin.exchange.is_accepted:
         raise Conflict(_l("This exchange has ended, so the visit cannot be counted. Reject the check-in instead."),
                        code="exchange_not_accepted")

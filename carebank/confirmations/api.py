@@ -29,7 +29,9 @@ def make_code(exchange_id: int):
 @rate_limits.redeem
 def redeem():
     """Confirm a visit. With an Idempotency-Key (an offline queue retrying), a replay answers
-    the first successful answer again, even if the code has expired since."""
+    the first successful answer again, even if the code has expired since. A second visit of
+    the same exchange within the hour answers 409 "recent_confirmation" unless the body says
+    "confirm_again": true."""
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     token = confirmations.parse_code(body().get("code"))
     if key:
@@ -38,7 +40,8 @@ def redeem():
         if answer:
             status, payload = answer
             return jsonify(payload), status
-    transaction, is_new = confirmations.redeem(db.session, current_user, token, current_policy())
+    transaction, is_new = confirmations.redeem(db.session, current_user, token, current_policy(),
+                                               confirm_again=body().get("confirm_again") is True)
     status, payload = 201 if is_new else 200, {"transaction": out.transaction(transaction)}
     if key:
         status, payload = idempotency.remember(db.session, current_user.id, key, fingerprint, status, payload)

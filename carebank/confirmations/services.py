@@ -16,22 +16,27 @@ from datetime import datetime, timedelta
 import qrcode
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from carebank.confirmations.models import ConfirmationCode
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, Expired, NotAllowed, ValidationFailed
+from carebank.core.i18n import format_minutes
 from carebank.core.policy import Policy
+from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
 from carebank.exchanges.services import get_exchange
 from carebank.ledger import services as ledger
-from carebank.ledger.models import Transaction
+from carebank.ledger.models import Transaction, TransactionKind
 from carebank.members.models import Member
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 26  # ceil(128 / 5)
 CONFIRM_PATH = "/c/"
 _TYPING_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# A second confirmation for the same exchange this soon is asked about: often the same visit twice.
+RECENT_CONFIRMATION = timedelta(hours=1)
 
 
 def new_token() -> str:
@@ -82,6 +87,7 @@ def make_code(
     exchange = get_exchange(session, member, exchange_id)
     if not exchange.is_party(member):
         raise NotAllowed(_l("Only the two people in this exchange can make a code."))
+    exchanges.refuse_if_finished(exchange)
     if not exchange.is_accepted:
         raise Conflict(_l("Codes can only be made for an accepted exchange."), code="exchange_not_accepted")
     require_active_parties(exchange)
@@ -134,6 +140,7 @@ def check_usable(code: ConfirmationCode, now: datetime | None = None) -> None:
     """Refuse a code that can no longer confirm a visit: a party deactivated, expired, or
     its exchange ended."""
     require_active_parties(code.exchange)
+    exchanges.refuse_if_finished(code.exchange)
     if code.is_expired(now):
         raise Expired(_l("This code has expired. Ask for a new one."), code="code_expired")
     if not code.exchange.is_accepted:
@@ -153,17 +160,51 @@ def maker_state(code: ConfirmationCode, held: bool) -> str:
     return "live" if held else "forgotten"
 
 
+def recent_confirmation(
+    session: Session, member: Member, exchange: Exchange, now: datetime | None = None,
+) -> Conflict | None:
+    """The question to ask before confirming another visit of an exchange that had one
+    confirmed less than an hour ago (None when there was none)."""
+    now = now or utcnow()
+    last = session.scalars(
+        sa.select(Transaction)
+        .where(Transaction.exchange_id == exchange.id, Transaction.kind == TransactionKind.VISIT,
+               Transaction.created_at > now - RECENT_CONFIRMATION)
+        .order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        return None
+    ago = max(1, int((now - last.created_at).total_seconds() // 60))
+    minutes = format_minutes(max(p.minutes for p in last.postings))
+    if last.created_by_id == member.id:
+        message = lazy_ngettext(
+            "You confirmed %(minutes)s for this exchange %(num)s minute ago. Confirm another?",
+            "You confirmed %(minutes)s for this exchange %(num)s minutes ago. Confirm another?",
+            ago, minutes=minutes)
+    else:
+        message = lazy_ngettext(
+            "%(minutes)s were confirmed for this exchange %(num)s minute ago. Confirm another?",
+            "%(minutes)s were confirmed for this exchange %(num)s minutes ago. Confirm another?",
+            ago, minutes=minutes)
+    return Conflict(message, code="recent_confirmation")
+
+
 def redeem(
     session: Session, member: Member, text, policy: Policy, now: datetime | None = None,
+    confirm_again: bool = False,
 ) -> tuple[Transaction, bool]:
     """Confirm a visit. Returns the transaction and whether it was made now (False: the same
-    redeemer already confirmed this code, e.g. a phone retrying after losing signal)."""
+    redeemer already confirmed this code, e.g. a phone retrying after losing signal). A second
+    visit of the exchange within the hour is confirmed only when `confirm_again` says so."""
     code = find_code(session, text)
     check_redeemer(code, member)
     if code.is_redeemed:
         return code.transaction, False
     now = now or utcnow()
     check_usable(code, now)
+    question = None if confirm_again is True else recent_confirmation(session, member, code.exchange, now)
+    if question is not None:
+        raise question
     with session.begin_nested():
         if not _claim(session, code, now):
             # Another request claimed it between our read and our update; it has committed
@@ -172,6 +213,7 @@ def redeem(
             return code.transaction, False
         transaction = _credit(session, code, member, policy)
         _attach_to_visit(session, code.exchange, transaction, now)
+        exchanges.visit_credited(session, code.exchange)  # a one-off need is finished by it
     session.expire(code)
     return transaction, True
 

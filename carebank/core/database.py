@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import enum
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,8 +141,23 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
+# The demo writes a history of past weeks through the real services: while `clock_at` holds a
+# moment, "now" is that moment for every default and service, in this context only.
+_clock: ContextVar[datetime | None] = ContextVar("carebank_clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Within the block, `utcnow()` is `moment` (aware): for writing dated demo history."""
+    token = _clock.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(sa.TypeDecorator):

@@ -1,8 +1,9 @@
 """Choosing the language and time zone of a request, and formatting minutes for people."""
 from __future__ import annotations
 
+from babel.dates import get_timezone, get_timezone_location, get_timezone_name
 from flask import current_app, has_request_context, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 LANGUAGE_COOKIE = "lang"
@@ -45,3 +46,18 @@ def format_minutes(minutes: int) -> str:
 def format_signed_minutes(minutes: int) -> str:
     """A ledger amount: "+1 h" credited, "−1 h" debited."""
     return ("+" if minutes > 0 else "") + format_minutes(minutes)
+
+
+def timezone_label(zone: str) -> str:
+    """A time zone as a member reads it, in the current language: "서울 (대한민국 시간)",
+    "New York (Eastern Time)"; an unknown name is shown as it is."""
+    locale = get_locale() or current_app.config["DEFAULT_LOCALE"]
+    try:
+        tzinfo = get_timezone(zone)
+    except LookupError:
+        return zone
+    if zone in ("UTC", "Etc/UTC"):
+        return gettext("Coordinated Universal Time (UTC)")
+    city = get_timezone_location(tzinfo, locale=locale, return_city=True)
+    name = get_timezone_name(tzinfo, "long", locale=locale, zone_variant="generic")
+    return f"{city} ({name})"

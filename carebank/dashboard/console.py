@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carebank.centres.services import managed_exchange
+from carebank.centres.services import managed_exchange, manages
 from carebank.core.commit import committed
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
@@ -19,6 +19,13 @@ from carebank.notifications import services as notifications
 from carebank.web import saving
 from carebank.web.console import bp
 from carebank.web.forms import EmptyForm
+
+
+@bp.context_processor
+def coordinator_scope():
+    """`manages(member)` in every console page: a member of another centre, a party of a shared
+    exchange, is named but not linked (their console page is not this coordinator's to open)."""
+    return {"manages": lambda member: manages(current_user, member)}
 
 
 @dataclass(frozen=True)

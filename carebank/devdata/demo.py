@@ -3,10 +3,16 @@
 Everything goes through the real services, so the demo obeys the same rules as real use:
 every visit is confirmed with a redeemed code and `flask --app app ledger verify` stays clean.
 Post titles and profiles are data written by members, so they are not translated.
+
+The history is spread over the last five weeks at the hours people keep (members joining, posts,
+answers, weekly visits, messages, gifts), each written while the clock says when it happened
+(`clock_at`), so a newcomer sees a believable month.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,7 +20,7 @@ from sqlalchemy.orm import Session
 from carebank.cards import services as cards
 from carebank.centres.services import save_centre
 from carebank.confirmations import services as confirmations
-from carebank.core.database import utcnow
+from carebank.core.database import clock_at, utcnow
 from carebank.core.policy import Policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
@@ -23,6 +29,7 @@ from carebank.ledger.models import Transaction
 from carebank.members import on_behalf
 from carebank.members.models import Member, Role, VettingStatus
 from carebank.members.services import create_member, register_resident
+from carebank.messages import services as messages
 from carebank.posts import services as posts
 from carebank.posts.models import Post
 
@@ -34,8 +41,8 @@ COORDINATOR = "migyeong"
 
 # name, address, phone, neighbourhoods served
 CENTRES = (
-    ("종로 나눔돌봄센터", "서울 종로구 자하문로 1", "02-730-1234", "효자동\n삼청동"),
-    ("부암동 마을돌봄센터", "서울 종로구 창의문로 5", "02-391-5678", "부암동"),
+    ("종로 나눔돌봄센터", "서울 종로구 자하문로 1", "02-730-1234", "종로구 효자동\n종로구 삼청동"),
+    ("부암동 마을돌봄센터", "서울 종로구 창의문로 5", "02-391-5678", "종로구 부암동"),
 )
 # A resident without a phone whom the coordinator registered: she uses a printed card.
 RESIDENT = ("박순례", "효자동", "2026-11 방문 상담 때 종이 동의서에 서명하심")
@@ -73,13 +80,13 @@ MEMBERS = {
 # and a time window (days ahead, start hour in Seoul, hours long) or None.
 POSTS = {
     "escort_clinic": ("youngja", "need", "escort", "병원 가는 길 동행해 주세요",
-                      "서울대병원 정기검진이에요. 지하철 계단이 힘들어서 같이 가 주실 분.", 120, 6, None),
+                      "서울대병원 정기검진이에요. 지하철 계단이 힘들어서 같이 가 주실 분.", 120, 33, None),
     "thursday_chat": ("soonja", "need", "companionship", "매주 목요일 오후 말벗이 필요해요",
-                      "혼자 지내서 이야기 나눌 사람이 그리워요. 차 한잔 같이 해요.", 60, 12, None),
+                      "혼자 지내서 이야기 나눌 사람이 그리워요. 차 한잔 같이 해요.", 60, 35, None),
     "leaking_tap": ("jeongho", "need", "repairs", "부엌 수도꼭지가 새요",
-                    "밤새 똑똑 물이 떨어져요. 공구는 집에 있어요.", 60, 4, None),
+                    "밤새 똑똑 물이 떨어져요. 공구는 집에 있어요.", 60, 19, None),
     "district_letters": ("margaret", "need", "paperwork", "Help reading letters from the district office",
-                         "Two letters about my health insurance that I cannot quite follow.", 60, 2, None),
+                         "Two letters about my health insurance that I cannot quite follow.", 60, 9, None),
     "winter_duvets": ("boksun", "need", "housework", "겨울 이불 빨래 도와주세요",
                       "이불이 무거워서 혼자 못 옮겨요. 빨래방까지 같이 가 주세요.", 90, 1, (3, 10, 2)),
     "saturday_kids": ("seojun", "need", "childcare", "토요일 오전 아이 돌봐주실 분",
@@ -89,7 +96,7 @@ POSTS = {
     "porridge": ("youngja", "need", "meals", "감기에 걸려서 죽 좀 부탁해요",
                  "며칠 장을 못 봤어요. 흰죽이나 전복죽이면 좋겠어요.", 45, 0, (1, 12, 2)),
     "phone_help": ("minsu", "offer", "tech_help", "스마트폰 사용법 알려드려요",
-                   "영상통화, 카카오톡, 사진 보내기 천천히 알려드려요.", 60, 9, None),
+                   "영상통화, 카카오톡, 사진 보내기 천천히 알려드려요.", 60, 30, None),
     "market_run": ("minsu", "offer", "errands", "통인시장 장보기 대신 해드려요",
                    "목록만 주시면 장 봐서 집 앞까지 가져다 드려요.", 60, 1, (1, 16, 2)),
     "english_chat": ("sarah", "offer", "learning", "English conversation for beginners",
@@ -125,20 +132,32 @@ ACCEPTED = (
 )
 PROPOSED = (("winter_duvets", "seojun", "차로 빨래방까지 같이 가요."),)
 
-# Confirmed visits: post of the exchange, who shows the code (the other redeems), minutes.
-# The weekly chat appears twice: two Thursdays, two codes.
+# Confirmed visits: post of the exchange, who shows the code (the other redeems), minutes, and
+# when the code was shown: days ago, hour and minute in Seoul. The weekly chat is on Thursdays
+# (WEEKLY_CHAT: its weeks ago), a code each time, shown by each of them in turn.
 VISITS = (
-    ("escort_clinic", "minsu", 120),
-    ("thursday_chat", "sarah", 60),
-    ("thursday_chat", "soonja", 60),
-    ("phone_help", "margaret", 60),
-    ("leaking_tap", "james", 45),
+    ("escort_clinic", "minsu", 120, (30, 12, 20)),
+    ("phone_help", "margaret", 60, (27, 15, 5)),
+    ("leaking_tap", "james", 45, (17, 11, 40)),
+)
+WEEKLY_CHAT = ("thursday_chat", ("sarah", "soonja"), 60, (4, 3, 2, 1), (16, 10))
+# Messages in agreed exchanges: post, author, text, (days ago, hour, minute).
+MESSAGES = (
+    ("escort_clinic", "youngja", "민수 씨, 10시에 아파트 정문에서 기다릴게요.", (31, 20, 15)),
+    ("escort_clinic", "minsu", "네, 할머니. 내일 10시에 뵐게요!", (31, 20, 42)),
+    ("thursday_chat", "soonja", "목요일에 유자차 준비해 둘게요.", (22, 18, 30)),
+    ("thursday_chat", "sarah", "Thank you! 저는 떡을 가져갈게요.", (22, 19, 5)),
+    ("phone_help", "margaret", "Could we also try sending photos next time?", (26, 9, 50)),
+    ("leaking_tap", "jeongho", "토요일 오전 11시 괜찮으세요?", (18, 8, 40)),
+    ("leaking_tap", "james", "Yes, 11 is perfect. I will bring a new washer.", (18, 12, 10)),
+    ("district_letters", "margaret", "The letters are on my kitchen table whenever you can come.", (7, 10, 25)),
+    ("district_letters", "daniel", "I can come on Friday afternoon, around 3.", (6, 20, 30)),
 )
 
 # What to look at when logging in as someone, for the summary.
 HINTS = {
     "youngja": "older, mostly receives: a confirmed clinic visit, a gift and a pool grant",
-    "soonja": "weekly Thursday chats with Sarah Kim, confirmed twice",
+    "soonja": "weekly Thursday chats with Sarah Kim, four of them confirmed",
     "boksun": "has a pending offer of help to accept or decline",
     "margaret": "English speaker; an accepted exchange whose visit is still to come",
     "minsu": "younger, mostly gives; shows codes and has gifted time",
@@ -146,10 +165,16 @@ HINTS = {
     "migyeong": "coordinator of 종로 나눔돌봄센터: the console at /console/",
 }
 
-GIFTS = (("minsu", "youngja", 60, "할머니, 건강하세요"),)
-DONATIONS = (("sarah", 60, "For neighbours who cannot give back"),
-             ("james", 30, "동네를 위해"))
-GRANTS = (("youngja", 60, "병원 동행이 더 필요하실 때 쓰세요"),)
+# Gifts, donations and grants, each with when: (days ago, hour, minute).
+GIFTS = (("minsu", "youngja", 60, "할머니, 건강하세요", (29, 19, 30)),)
+DONATIONS = (("sarah", 60, "For neighbours who cannot give back", (12, 20, 10)),
+             ("james", 30, "동네를 위해", (15, 17, 45)))
+GRANTS = (("youngja", 60, "병원 동행이 더 필요하실 때 쓰세요", (10, 11, 0)),)
+# When members joined (days ago), the coordinator first; the resident was registered later.
+JOINED_DAYS_AGO = 38
+RESIDENT_REGISTERED = (21, 14, 10)
+# The hours posts are written at, in turn (morning, after lunch, evening).
+POST_HOURS = ((9, 40), (14, 15), (20, 5), (10, 30), (16, 50), (19, 20), (11, 10), (21, 0))
 
 
 class DemoNotEmpty(Exception):
@@ -163,15 +188,42 @@ def load_demo(session: Session, now: datetime | None = None, policy: Policy | No
         raise DemoNotEmpty("the database already has members")
     now = now or utcnow()
     policy = policy or Policy()
-    _create_centres(session)
-    members = _create_members(session)
+    with _when(session, _at(now, (JOINED_DAYS_AGO + 2, 9, 0))):
+        _create_centres(session)
+    members = _create_members(session, now)
     resident = _centre_work(session, members, now)
     created = _create_posts(session, members, policy, now)
     _resident_need(session, members, resident, policy, now)
-    agreed = _agree(session, members, created)
-    _confirm_visits(session, members, agreed, policy, now)
-    _move_time(session, members, policy)
+    agreed = _agree(session, members, created, now)
+    _history(session, members, agreed, policy, now)
     return _summary(session, members)
+
+
+def _at(now: datetime, when: tuple[int, int, int]) -> datetime:
+    """(days ago, hour, minute) in Seoul, as UTC; never later than `now` (today's evening
+    before it has come is a few minutes ago instead)."""
+    days, hour, minute = when
+    day = now.astimezone(KST).date() - timedelta(days=days)
+    moment = datetime.combine(day, time(hour, minute), tzinfo=KST).astimezone(UTC)
+    return min(moment, now - timedelta(minutes=5))
+
+
+def _awake(moment: datetime, now: datetime) -> datetime:
+    """`moment`, or if it falls in the night (21:00–08:00 in Seoul) the next morning's 08:40;
+    never later than a few minutes ago."""
+    local = moment.astimezone(KST)
+    if local.hour >= 21 or local.hour < 8:
+        day = local.date() + timedelta(days=1 if local.hour >= 21 else 0)
+        moment = datetime.combine(day, time(8, 40), tzinfo=KST).astimezone(UTC)
+    return min(moment, now - timedelta(minutes=3))
+
+
+@contextmanager
+def _when(session: Session, moment: datetime) -> Iterator[None]:
+    """What the block writes happened at `moment` (flushed before the clock moves on)."""
+    with clock_at(moment):
+        yield
+        session.flush()
 
 
 def _create_centres(session: Session) -> None:
@@ -185,12 +237,13 @@ def _centre_work(session: Session, members: dict[str, Member], now: datetime) ->
     coordinator = members[COORDINATOR]
     for key in VERIFIED:
         members[key].vetting = VettingStatus.VERIFIED
-        members[key].vetted_at = now - timedelta(days=30)
+        members[key].vetted_at = _at(now, (33, 15, 0))
         members[key].vetted_by_id = coordinator.id
     name, neighbourhood, consent = RESIDENT
-    resident = register_resident(session, coordinator, name=name, neighbourhood=neighbourhood,
-                                 locale="ko", consent_note=consent)
-    cards.set_pin(session, resident, RESIDENT_PIN, coordinator)
+    with _when(session, _at(now, RESIDENT_REGISTERED)):
+        resident = register_resident(session, coordinator, name=name, neighbourhood=neighbourhood,
+                                     locale="ko", consent_note=consent)
+        cards.set_pin(session, resident, RESIDENT_PIN, coordinator)
     return resident
 
 
@@ -200,34 +253,46 @@ def _resident_need(session: Session, members: dict[str, Member], resident: Membe
     coordinator accepts for her: the visit is then confirmed with her card and PIN."""
     coordinator, carer = members[COORDINATOR], members[RESIDENT_CARER]
     title, text, minutes = RESIDENT_NEED
-    need = on_behalf.post_for(session, coordinator, resident, policy=policy, kind="need",
-                              category="errands", title=title, description=text, minutes=minutes,
-                              now=now - timedelta(days=2))
-    exchange = exchanges.respond(session, carer, need.id, "수요일 오전에 같이 가요.")
-    on_behalf.accept_for(session, coordinator, resident, exchange.id)
+    posted = _at(now, (2, 10, 20))
+    with _when(session, posted):
+        need = on_behalf.post_for(session, coordinator, resident, policy=policy, kind="need",
+                                  category="errands", title=title, description=text, minutes=minutes,
+                                  now=posted)
+    with _when(session, _at(now, (2, 13, 45))):
+        exchange = exchanges.respond(session, carer, need.id, "수요일 오전에 같이 가요.")
+    with _when(session, _at(now, (1, 9, 30))):
+        on_behalf.accept_for(session, coordinator, resident, exchange.id)
 
 
-def _create_members(session: Session) -> dict[str, Member]:
+def _create_members(session: Session, now: datetime) -> dict[str, Member]:
+    """The neighbours joined over a few days, the coordinator first."""
     members = {}
-    for key, (name, neighbourhood, locale, languages, offers) in MEMBERS.items():
-        members[key] = create_member(
-            session, name=name, email=f"{key}@{EMAIL_DOMAIN}", password=PASSWORD,
-            neighbourhood=neighbourhood, locale=locale, languages=languages, offers_text=offers,
-            role=Role.COORDINATOR if key == COORDINATOR else Role.MEMBER,
-        )
-    return members
+    order = sorted(MEMBERS, key=lambda key: key != COORDINATOR)
+    for n, key in enumerate(order):
+        name, neighbourhood, locale, languages, offers = MEMBERS[key]
+        with _when(session, _at(now, (JOINED_DAYS_AGO - n // 3, 10 + (n * 3) % 10, (n * 17) % 60))):
+            members[key] = create_member(
+                session, name=name, email=f"{key}@{EMAIL_DOMAIN}", password=PASSWORD,
+                neighbourhood=neighbourhood, locale=locale, languages=languages, offers_text=offers,
+                role=Role.COORDINATOR if key == COORDINATOR else Role.MEMBER,
+            )
+    return {key: members[key] for key in MEMBERS}
 
 
 def _create_posts(session: Session, members: dict[str, Member], policy: Policy,
                   now: datetime) -> dict[str, Post]:
     created = {}
-    for key, (author, kind, category, title, text, minutes, age, window) in POSTS.items():
+    # Oldest first, so ids follow the dates as they do in real use.
+    for key, (author, kind, category, title, text, minutes, age, window) in sorted(
+            POSTS.items(), key=lambda item: -item[1][6]):
         starts_at, ends_at = _window(now, window)
-        created[key] = posts.create_post(
-            session, members[author], kind=kind, category=category, title=title,
-            description=text, minutes=minutes, starts_at=starts_at, ends_at=ends_at,
-            policy=policy, now=now - timedelta(days=age, hours=len(created)),
-        )
+        posted = _at(now, (age, *POST_HOURS[len(created) % len(POST_HOURS)]))
+        with _when(session, posted):
+            created[key] = posts.create_post(
+                session, members[author], kind=kind, category=category, title=title,
+                description=text, minutes=minutes, starts_at=starts_at, ends_at=ends_at,
+                policy=policy, now=posted,
+            )
     return created
 
 
@@ -241,39 +306,72 @@ def _window(now: datetime, window: tuple[int, int, int] | None) -> tuple[datetim
     return start.astimezone(UTC), (start + timedelta(hours=hours)).astimezone(UTC)
 
 
-def _agree(session: Session, members: dict[str, Member],
-           created: dict[str, Post]) -> dict[str, Exchange]:
-    """Responses to posts; the post's owner accepts those in ACCEPTED."""
+def _agree(session: Session, members: dict[str, Member], created: dict[str, Post],
+           now: datetime) -> dict[str, Exchange]:
+    """Responses to posts, a few hours after each was posted; the post's owner accepts those in
+    ACCEPTED that evening."""
     agreed = {}
     for key, responder, message in ACCEPTED + PROPOSED:
         post = created[key]
-        exchange = exchanges.respond(session, members[responder], post.id, message)
+        answered = _awake(post.created_at + timedelta(hours=2, minutes=25), now)
+        with _when(session, answered):
+            exchange = exchanges.respond(session, members[responder], post.id, message)
         if (key, responder, message) in ACCEPTED:
-            exchanges.accept(session, post.member, exchange.id)
+            with _when(session, _awake(answered + timedelta(hours=3, minutes=10), now)):
+                exchanges.accept(session, post.member, exchange.id)
         agreed[key] = exchange
     return agreed
 
 
-def _confirm_visits(session: Session, members: dict[str, Member], agreed: dict[str, Exchange],
-                    policy: Policy, now: datetime) -> None:
-    """Each visit as it happens in real use: one party makes a code, the other redeems it."""
-    for key, shown_by, minutes in VISITS:
-        exchange = agreed[key]
-        _code, token = confirmations.make_code(
-            session, members[shown_by], exchange.id, minutes, policy, now=now
-        )
-        redeemer = session.get(Member, exchange.other_party_id(members[shown_by]))
-        confirmations.redeem(session, redeemer, token, policy, now=now)
+def _history(session: Session, members: dict[str, Member], agreed: dict[str, Exchange],
+             policy: Policy, now: datetime) -> None:
+    """Visits, messages, gifts, donations and grants, each written at its moment, in the order
+    they happened (the ledger's ids then follow its dates, as in real use)."""
+    events = [*_visits(session, members, agreed, policy, now), *_messages(session, members, agreed, now),
+              *_moves(session, members, policy, now)]
+    for moment, write in sorted(events, key=lambda event: event[0]):
+        with _when(session, moment):
+            write(moment)
 
 
-def _move_time(session: Session, members: dict[str, Member], policy: Policy) -> None:
-    for sender, recipient, minutes, memo in GIFTS:
-        ledger.gift(session, members[sender], members[recipient].id, minutes, memo, policy)
-    for donor, minutes, memo in DONATIONS:
-        ledger.donate_to_pool(session, members[donor], minutes, memo, policy)
-    for recipient, minutes, memo in GRANTS:
-        ledger.grant_from_pool(session, members[COORDINATOR], members[recipient].id, minutes,
-                               memo, policy)
+def _visits(session, members, agreed, policy, now) -> list[tuple[datetime, Callable]]:
+    """Each visit as it happens in real use: one party makes a code at the end of the visit,
+    the other redeems it a minute and a half later."""
+    def confirm(key: str, shown_by: str, minutes: int):
+        def write(moment: datetime) -> None:
+            exchange = agreed[key]
+            _code, token = confirmations.make_code(session, members[shown_by], exchange.id, minutes,
+                                                   policy, now=moment)
+            redeemer = session.get(Member, exchange.other_party_id(members[shown_by]))
+            redeemed = moment + timedelta(minutes=1, seconds=30)
+            with clock_at(redeemed):
+                confirmations.redeem(session, redeemer, token, policy, now=redeemed)
+        return write
+
+    found = [(_at(now, when), confirm(key, shown_by, minutes)) for key, shown_by, minutes, when in VISITS]
+    key, showers, minutes, weeks, (hour, minute) = WEEKLY_CHAT
+    last_thursday = (now.astimezone(KST).weekday() - 3) % 7 or 7  # days back to the last one before today
+    for n, weeks_ago in enumerate(weeks):
+        moment = _at(now, (last_thursday + 7 * (weeks_ago - 1), hour, minute))
+        found.append((moment, confirm(key, showers[n % len(showers)], minutes)))
+    return found
+
+
+def _messages(session, members, agreed, now) -> list[tuple[datetime, Callable]]:
+    return [(_at(now, when), lambda _moment, key=key, author=author, text=text: messages.write(
+                session, members[author], agreed[key].id, text))
+            for key, author, text, when in MESSAGES]
+
+
+def _moves(session, members, policy, now) -> list[tuple[datetime, Callable]]:
+    """Gifts, donations and grants (grants spend what was donated before them)."""
+    moves = [(when, lambda _m, s=s, r=r, m=m, memo=memo: ledger.gift(
+                session, members[s], members[r].id, m, memo, policy)) for s, r, m, memo, when in GIFTS]
+    moves += [(when, lambda _m, d=d, m=m, memo=memo: ledger.donate_to_pool(
+                session, members[d], m, memo, policy)) for d, m, memo, when in DONATIONS]
+    moves += [(when, lambda _m, r=r, m=m, memo=memo: ledger.grant_from_pool(
+                session, members[COORDINATOR], members[r].id, m, memo, policy)) for r, m, memo, when in GRANTS]
+    return [(_at(now, when), write) for when, write in moves]
 
 
 def _summary(session: Session, members: dict[str, Member]) -> str:

@@ -219,7 +219,8 @@ REVERSAL_REASONS = {"ko": ("같은 방문이 두 번 확인되어 정정", "방�
 
 # Column lists of the bulk inserts, in the order of the generated rows.
 COLUMNS = {
-    "centres": ("id", "name", "address", "phone", "neighbourhoods", "created_at"),
+    "centres": ("id", "name", "address", "phone", "created_at"),
+    "neighbourhoods": ("centre_id", "name", "district", "created_at"),
     "members": ("id", "email", "password_hash", "name", "neighbourhood", "languages", "offers_text",
                 "phone", "locale", "timezone", "role", "created_at", "centre_id", "registered_by_id",
                 "consent_at", "consent_note", "pin_hash", "vetting", "vetted_at", "vetted_by_id",
@@ -276,6 +277,7 @@ class CentrePlan:
     name: str
     gu: str
     neighbourhoods: list[str]
+    districts: list[str]  # the 구 of each neighbourhood, in the same order
     people: list[Person] = field(default_factory=list)  # in the order they joined
     joins: list[int] = field(default_factory=list)
     coordinators: list[Person] = field(default_factory=list)
@@ -388,7 +390,8 @@ def _plan_centres(rng: random.Random, count: int, ids: Ids) -> list[CentrePlan]:
         gu, first = served[0]
         name = rng.choice(CENTRE_NAMES).format(gu=gu, dong=first)
         centres.append(CentrePlan(id=ids.centre + index, name=name, gu=gu,
-                                  neighbourhoods=[dong for _, dong in served]))
+                                  neighbourhoods=[dong for _, dong in served],
+                                  districts=[gu for gu, _ in served]))
     return centres
 
 
@@ -421,10 +424,15 @@ def _appoint_coordinators(rng: random.Random, centres: list[CentrePlan], admin: 
 def centre_rows(rng: random.Random, city: City, history_start: int) -> list[tuple]:
     return [
         (c.id, c.name, f"서울특별시 {c.gu} {c.neighbourhoods[0]} {rng.randint(1, 300)}-{rng.randint(1, 30)}",
-         f"02-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}", "\n".join(c.neighbourhoods),
-         instant(history_start - 400 * DAY))
+         f"02-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}", instant(history_start - 400 * DAY))
         for c in city.centres
     ]
+
+
+def neighbourhood_rows(city: City, history_start: int) -> list[tuple]:
+    """Each centre's list: the 행정동 it serves, with their 구."""
+    return [(c.id, dong, gu, instant(history_start - 400 * DAY))
+            for c in city.centres for gu, dong in zip(c.districts, c.neighbourhoods, strict=True)]
 
 
 def member_rows(rng: random.Random, city: City, password_hash: str, now: int) -> Iterator[tuple]:
@@ -1007,6 +1015,7 @@ def seed_city(engine: sa.Engine, size: CitySize, *, password_hash: str, seed: in
 
         city = plan_city(rng, size, ids, history_start)
         writer.insert("centres", centre_rows(rng, city, history_start))
+        writer.insert("neighbourhoods", neighbourhood_rows(city, history_start))
         writer.insert("members", member_rows(rng, city, password_hash, now_us))
         writer.insert("accounts", account_rows(city))
         say(f"{len(city.centres)} centres and {len(city.people):,} members")

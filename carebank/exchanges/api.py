@@ -14,7 +14,9 @@ from carebank.exchanges import services as exchanges
 @api.get("/exchanges")
 @login_required
 def my_exchanges():
-    return jsonify({"exchanges": [out.exchange(e) for e in exchanges.exchanges_of(db.session, current_user)]})
+    mine = exchanges.exchanges_of(db.session, current_user)
+    standings = exchanges.standings(db.session, mine)
+    return jsonify({"exchanges": [out.exchange(e, standings[e.id]) for e in mine]})
 
 
 @api.get("/exchanges/<id:exchange_id>")
@@ -44,3 +46,10 @@ def decline(exchange_id: int):
 @login_required
 def cancel(exchange_id: int):
     return _exchange_action(exchanges.cancel, exchange_id)
+
+
+@api.post("/exchanges/<id:exchange_id>/finish")
+@login_required
+def finish(exchange_id: int):
+    """Either party closes an agreed exchange (no more visits are counted)."""
+    return _exchange_action(exchanges.finish, exchange_id)

@@ -21,6 +21,7 @@ class ExchangeStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+    FINISHED = "finished"  # closed by a party, or a one-off need after its first confirmed visit
 
 
 class Exchange(Base):
@@ -48,6 +49,9 @@ class Exchange(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who closed it; None when a one-off need finished by itself with its first visit.
+    finished_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
 
     post: Mapped[Post] = relationship()
     provider: Mapped[Member] = relationship(foreign_keys=[provider_id])
@@ -61,4 +65,14 @@ class Exchange(Base):
 
     @property
     def is_accepted(self) -> bool:
+        """Agreed and still going: visits can be confirmed (not when finished)."""
         return self.status is ExchangeStatus.ACCEPTED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status is ExchangeStatus.FINISHED
+
+    @property
+    def was_agreed(self) -> bool:
+        """Agreed at some point and not called off: agreed or finished."""
+        return self.status in (ExchangeStatus.ACCEPTED, ExchangeStatus.FINISHED)

@@ -1,6 +1,7 @@
 """Exchanges: a response to a post, accepted or declined by the post's owner."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,9 +14,10 @@ from carebank.core.converters import by_id
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from carebank.exchanges.models import Exchange, ExchangeStatus
-from carebank.ledger.models import Account, Posting, Transaction
+from carebank.ledger.models import Account, Posting, Transaction, TransactionKind
 from carebank.members.models import Member
 from carebank.notifications import events
+from carebank.notifications.services import notify
 from carebank.posts.models import PostKind, PostStatus
 from carebank.posts.services import get_post
 
@@ -130,15 +132,27 @@ def decline(session: Session, member: Member, exchange_id) -> Exchange:
 
 
 def cancel(session: Session, member: Member, exchange_id) -> Exchange:
-    """Either party ends an exchange; a matched post with no other agreement opens again."""
+    """Either party calls off an exchange before any visit is confirmed; a matched post with
+    no other agreement opens again. After a visit, a problem goes to the centre instead."""
     exchange = get_exchange(session, member, exchange_id)
     if not exchange.is_party(member):
         raise NotAllowed(_l("Only the two people in this exchange can cancel it."))
     if exchange.status not in LIVE_STATUSES:
         raise Conflict(_l("This exchange has already ended."), code="exchange_ended")
+    if standing(session, exchange).visits:
+        raise Conflict(_l("A visit of this exchange is already confirmed, so it cannot be cancelled. "
+                          "If something went wrong, report a problem to the centre."),
+                       code="visit_confirmed")
     exchange.status = ExchangeStatus.CANCELLED
     exchange.decided_at = utcnow()
     session.flush()
+    _reopen_post(session, exchange)
+    events.exchange_cancelled(session, exchange, member)
+    session.flush()
+    return exchange
+
+
+def _reopen_post(session: Session, exchange: Exchange) -> None:
     post = exchange.post
     others = session.scalar(
         sa.select(sa.func.count()).where(
@@ -147,9 +161,71 @@ def cancel(session: Session, member: Member, exchange_id) -> Exchange:
     )
     if post.status is PostStatus.MATCHED and not others:
         post.status = PostStatus.OPEN
-    events.exchange_cancelled(session, exchange, member)
+
+
+def finish(session: Session, member: Member, exchange_id) -> Exchange:
+    """Either party closes an agreed exchange: no more visits are counted (its care plans
+    end), its history and messages stay, and the other party hears of it."""
+    exchange = get_exchange(session, member, exchange_id)
+    if not exchange.is_party(member):
+        raise NotAllowed(_l("Only the two people in this exchange can finish it."))
+    if exchange.is_finished:
+        raise Conflict(_l("This exchange is already finished."), code="exchange_finished")
+    if not exchange.is_accepted:
+        raise Conflict(_l("Only an agreed exchange can be finished."), code="exchange_not_accepted")
+    if not _claim_finish(session, exchange, member.id):
+        raise Conflict(_l("This exchange is already finished."), code="exchange_finished")
+    _end_plans(session, member, exchange)
+    notify(session, exchange.other_party_id(member), "exchange_finished", url=events.exchange_page(exchange.id),
+           name=member.name, title=exchange.post.title)
     session.flush()
     return exchange
+
+
+def _claim_finish(session: Session, exchange: Exchange, by_id: int | None) -> bool:
+    """Finish unless it already ended: one conditional UPDATE, as for a decision."""
+    finished = session.execute(
+        sa.update(Exchange)
+        .where(Exchange.id == exchange.id, Exchange.status == ExchangeStatus.ACCEPTED)
+        .values(status=ExchangeStatus.FINISHED, finished_at=utcnow(), finished_by_id=by_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.expire(exchange, ["status", "finished_at", "finished_by_id"])
+    return finished
+
+
+def _end_plans(session: Session, member: Member, exchange: Exchange) -> None:
+    from carebank.careplans import services as careplans  # here: care plans build on exchanges
+
+    for plan in careplans.exchange_plans(session, member, exchange.id):
+        if plan.status in careplans.LIVE:
+            careplans.end_plan(session, member, plan.id)
+
+
+def refuse_if_finished(exchange: Exchange, field: str | None = None) -> None:
+    """A finished exchange counts no more visits: say so plainly (codes, card check-ins)."""
+    if exchange.is_finished:
+        message = _l("This exchange is finished, so no more visits can be counted. "
+                     "Its history and messages stay.")
+        raise Conflict(message, code="exchange_finished", fields={field: message} if field else {})
+
+
+def is_one_off(session: Session, exchange: Exchange) -> bool:
+    """A one-off need: its poster asked for it just once (Post.once) and it has no care plan.
+    Its first confirmed visit finishes it; other needs, offers and care plans go on."""
+    from carebank.careplans.models import CarePlan  # here: care plans build on exchanges
+
+    post = exchange.post
+    if post.kind is not PostKind.NEED or not post.once:
+        return False
+    return session.scalar(sa.select(sa.func.count()).where(CarePlan.exchange_id == exchange.id)) == 0
+
+
+def visit_credited(session: Session, exchange: Exchange) -> None:
+    """Called in the same transaction as every visit credit (a code, a card check-in): a
+    one-off need is finished by its first confirmed visit."""
+    if exchange.is_accepted and is_one_off(session, exchange):
+        _claim_finish(session, exchange, None)
 
 
 def exchanges_of(session: Session, member: Member, limit: int | None = None) -> list[Exchange]:
@@ -163,7 +239,8 @@ def exchanges_of(session: Session, member: Member, limit: int | None = None) -> 
         .where(sa.or_(Exchange.provider_id == member.id, Exchange.receiver_id == member.id))
         .order_by(
             sa.case((Exchange.status == ExchangeStatus.PROPOSED, 0),
-                    (Exchange.status == ExchangeStatus.ACCEPTED, 1), else_=2),
+                    (Exchange.status == ExchangeStatus.ACCEPTED, 1),
+                    (Exchange.status == ExchangeStatus.FINISHED, 2), else_=3),
             Exchange.created_at.desc(),
         )
         .limit(limit)
@@ -193,3 +270,49 @@ def visit_lines(session: Session, exchange: Exchange) -> list[tuple[datetime, in
         .order_by(Transaction.created_at, Transaction.id)
     )
     return [tuple(row) for row in rows]
+
+
+# ---- where an exchange stands -------------------------------------------------------------
+
+STATES = ("waiting", "agreed", "visited", "finished", "declined", "cancelled")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an exchange stands, in the words a person reads: waiting for an answer → agreed →
+    visited (n visits, the last on a date) → finished; or declined, or cancelled."""
+
+    state: str
+    visits: int = 0
+    last_visit_at: datetime | None = None
+
+
+def _state(exchange: Exchange, visits: int) -> str:
+    status = exchange.status
+    if status is ExchangeStatus.PROPOSED:
+        return "waiting"
+    if status is ExchangeStatus.ACCEPTED:
+        return "visited" if visits else "agreed"
+    return status.value  # finished, declined, cancelled
+
+
+def standings(session: Session, found: list[Exchange]) -> dict[int, Standing]:
+    """The standing of each exchange, by id, in one query for the lot: the confirmed visits
+    are its visit transactions that no reversal undid."""
+    ids = [e.id for e in found]
+    counted: dict[int, tuple[int, datetime]] = {}
+    if ids:
+        reversal = sa.orm.aliased(Transaction)
+        undone = sa.select(reversal.id).where(reversal.reverses_id == Transaction.id).exists()
+        rows = session.execute(
+            sa.select(Transaction.exchange_id, sa.func.count(), sa.func.max(Transaction.created_at))
+            .where(Transaction.exchange_id.in_(ids), Transaction.kind == TransactionKind.VISIT, ~undone)
+            .group_by(Transaction.exchange_id)
+        )
+        counted = {exchange_id: (count, last) for exchange_id, count, last in rows}
+    return {e.id: Standing(_state(e, counted.get(e.id, (0, None))[0]), *counted.get(e.id, (0, None)))
+            for e in found}
+
+
+def standing(session: Session, exchange: Exchange) -> Standing:
+    return standings(session, [exchange])[exchange.id]

@@ -7,6 +7,7 @@ keeps its hash), so the maker's session holds it for the page that shows it.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,7 +15,7 @@ from carebank.confirmations import services as confirmations
 from carebank.confirmations.forms import CodeForm, RedeemForm
 from carebank.confirmations.models import ConfirmationCode
 from carebank.core import rate_limits
-from carebank.core.commit import committed, committing
+from carebank.core.commit import committing
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, DomainError
 from carebank.core.extensions import db
@@ -31,11 +32,24 @@ bp = Blueprint("exchanges", __name__)
 CODES_KEPT = 5  # codes whose QR can still be shown; older ones say "make a new one"
 
 
+@bp.app_template_global("exchange_standing")
+def exchange_standing(exchange: Exchange) -> exchanges.Standing:
+    """Where one exchange stands (a list passes `standings` for all of its exchanges instead)."""
+    return exchanges.standing(db.session, exchange)
+
+
+@bp.app_template_filter("visit_date")
+def visit_date(value) -> str:
+    """The day of a visit in the member's zone and language ("2026. 12. 2.")."""
+    return format_date(value, "medium") if value else ""
+
+
 @bp.route("/exchanges/")
 @login_required
 def index():
     mine = exchanges.exchanges_of(db.session, current_user)
-    return render_template("exchanges/index.html", exchanges=mine)
+    return render_template("exchanges/index.html", exchanges=mine,
+                           standings=exchanges.standings(db.session, mine))
 
 
 @bp.route("/exchanges/<id:exchange_id>")
@@ -53,10 +67,21 @@ def _code_form(minutes: int) -> CodeForm:
 
 def _render_detail(exchange: Exchange, code_form: CodeForm, status: int = 200):
     visits = exchanges.visit_lines(db.session, exchange)
+    partner = _other_party(exchange)
     return render_template(
         "exchanges/detail.html", exchange=exchange, code_form=code_form, visits=visits,
-        total=sum(minutes for _, minutes in visits),
+        total=sum(minutes for _, minutes in visits), standing=exchanges.standing(db.session, exchange),
+        partner=partner, partner_phone=_partner_phone(exchange, partner),
     ), status
+
+
+def _partner_phone(exchange: Exchange, partner) -> str | None:
+    """The other party's phone, when they chose to show it to partners and the exchange was
+    agreed (not while only proposed, nor once declined or cancelled)."""
+    if not exchange.is_party(current_user) or not exchange.was_agreed:
+        return None
+    # getattr: the choice arrived with passkeys (migration 0013); an older row has none.
+    return partner.phone if getattr(partner, "phone_shared_with_partners", False) and partner.phone else None
 
 
 @bp.route("/exchanges/<id:exchange_id>/accept", methods=["POST"])
@@ -76,6 +101,20 @@ def decline(exchange_id: int):
 @login_required
 def cancel(exchange_id: int):
     return _decide(exchanges.cancel, exchange_id, lambda e: _("The exchange is cancelled."))
+
+
+@bp.route("/exchanges/<id:exchange_id>/finish", methods=["GET", "POST"])
+@login_required
+def finish(exchange_id: int):
+    """Asks "Finish this exchange?" (GET), then finishes it (POST)."""
+    if request.method == "POST":
+        return _decide(exchanges.finish, exchange_id, lambda e: _(
+            "The exchange is finished. Thank you for the care you shared."))
+    exchange = exchanges.get_exchange(db.session, current_user, exchange_id)
+    if not exchange.is_party(current_user) or not exchange.is_accepted:
+        return redirect(url_for(".detail", exchange_id=exchange.id))
+    return render_template("exchanges/finish.html", exchange=exchange, partner=_other_party(exchange),
+                           standing=exchanges.standing(db.session, exchange), form=EmptyForm())
 
 
 def _decide(action, exchange_id: int, message):
@@ -158,18 +197,34 @@ def _redeemer(found: ConfirmationCode):
 @login_required
 @rate_limits.redeem
 def confirm_code(text: str):
-    """The page a phone camera opens. Refusals raise and show the error page with their
-    status: 400 not a code, 403 not yours to confirm, 409 balance too low, 410 expired."""
+    """The page a phone camera opens (and a typed code leads to): who, what and how long,
+    then one tap confirms. Refusals raise and show the error page with their status: 400 not
+    a code, 403 not yours to confirm, 409 balance too low, 410 expired."""
     found = confirmations.find_code(db.session, text)
     confirmations.check_redeemer(found, current_user)
     if request.method == "POST":
-        redeem = committed(confirmations.redeem)  # committed, or rolled back and passed on
-        return _confirmed(*redeem(db.session, current_user, text, current_policy()))
+        again = request.form.get("confirm_again") == "1"
+        with committing(_ask_again) as saved:
+            result = confirmations.redeem(db.session, current_user, text, current_policy(),
+                                          confirm_again=again)
+        if saved.ok:
+            return _confirmed(*result)
+        return _preview(found, text, saved.error), 409
     if found.is_redeemed:
         return render_template("exchanges/confirmed_already.html", exchange=found.exchange)
     confirmations.check_usable(found)
+    return _preview(found, text, confirmations.recent_confirmation(db.session, current_user, found.exchange))
+
+
+def _ask_again(error: DomainError) -> None:
+    """A visit confirmed within the hour is asked about on the page; other refusals raise."""
+    if error.code != "recent_confirmation":
+        raise error
+
+
+def _preview(found: ConfirmationCode, text: str, question: DomainError | None):
     return render_template("exchanges/confirm_code.html", found=found, exchange=found.exchange,
-                           form=EmptyForm())
+                           question=question, action=url_for(".confirm_code", text=text), form=EmptyForm())
 
 
 def _confirmed(transaction: Transaction, is_new: bool):
@@ -180,6 +235,8 @@ def _confirmed(transaction: Transaction, is_new: bool):
         flash(_("Confirmed: %(minutes)s of care from %(provider)s to %(receiver)s. Thank you!",
                 minutes=format_minutes(minutes), provider=exchange.provider.name,
                 receiver=exchange.receiver.name), "success")
+        if exchange.is_finished:
+            flash(_("This need was for one visit, so the exchange is now finished."), "info")
     else:
         flash(_("This visit was already confirmed. Nothing more was counted."), "info")
     return redirect(url_for(".detail", exchange_id=exchange.id))
@@ -189,15 +246,23 @@ def _confirmed(transaction: Transaction, is_new: bool):
 @login_required
 @rate_limits.redeem
 def confirm_form():
-    """Type or paste a code (or its whole link) when the camera cannot scan it."""
+    """Type or paste a code (or its whole link) when the camera cannot scan it; the next page
+    shows who, what and how long before anything is counted."""
     form = RedeemForm()
     if form.validate_on_submit():
-        with committing(lambda error: _show_under_code(error, form)) as saved:
-            transaction, is_new = confirmations.redeem(
-                db.session, current_user, form.code.data, current_policy())
-        if saved.ok:
-            return _confirmed(transaction, is_new)
-        return render_template("exchanges/confirm_form.html", form=form), saved.error.status
+        try:
+            found = confirmations.find_code(db.session, form.code.data)
+            confirmations.check_redeemer(found, current_user)
+            if not found.is_redeemed:
+                confirmations.check_usable(found)
+        except DomainError as error:
+            _show_under_code(error, form)
+            return render_template("exchanges/confirm_form.html", form=form), error.status
+        if found.is_redeemed:
+            return render_template("exchanges/confirmed_already.html", exchange=found.exchange)
+        token = confirmations.parse_code(form.code.data)
+        question = confirmations.recent_confirmation(db.session, current_user, found.exchange)
+        return _preview(found, token, question)
     return render_template("exchanges/confirm_form.html", form=form), 400 if form.errors else 200
 
 

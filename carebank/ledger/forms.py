@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     StringField,
 )
@@ -20,6 +21,8 @@ class GiftForm(DurationMixin, FlaskForm):
     to_member_id = IntegerField(_l("Member number"),
                                 validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
     memo = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+    # Set by the second step's button: the member saw who the gift is for and sends it.
+    send = HiddenField()
 
 
 class DonateForm(DurationMixin, FlaskForm):
@@ -31,6 +34,7 @@ class GrantForm(GiftForm):
     history and the audit log)."""
 
     memo = StringField(_l("Reason"), validators=[Length(max=200)])
+    send = None  # a grant has no look-up step
 
 
 class ConsoleGrantForm(DurationMixin, FlaskForm):

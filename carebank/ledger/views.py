@@ -40,20 +40,43 @@ def history():
 @bp.route("/gift", methods=["GET", "POST"])
 @login_required
 def gift():
+    """Two steps, without JavaScript: look the number up ("Send 1 h to 김영희 (효자동)?"), then send."""
     form = GiftForm()
     if request.method == "GET":
         form.to_member_id.data = request.args.get("to", type=int)
-    if form.validate_on_submit():
+    recipient = ledger.gift_recipient(db.session, current_user, form.to_member_id.data)
+    if form.validate_on_submit() and not request.form.get("change"):
+        if not form.send.data:
+            return _gift_preview(form)
         with saving_transfer(form) as saved:
             ledger.gift(db.session, current_user, form.to_member_id.data, form.total_minutes,
                         form.memo.data, current_policy())
         if saved.ok:
-            recipient = ledger.gift_recipient(db.session, current_user, form.to_member_id.data)
             flash(_("You gave %(minutes)s to %(name)s. Thank you!",
                     minutes=format_minutes(form.total_minutes), name=recipient.name), "success")
             return redirect(url_for(".history"))
-    recipient = ledger.gift_recipient(db.session, current_user, form.to_member_id.data)
-    return render_template("ledger/gift.html", form=form, recipient=recipient), 400 if form.errors else 200
+    return render_template("ledger/gift.html", form=form, recipient=recipient,
+                           changing=bool(request.form.get("change"))), 400 if form.errors else 200
+
+
+def _gift_preview(form: GiftForm):
+    """The recipient's name and neighbourhood, to check before anything moves; an unknown,
+    deactivated or own number is said under the number."""
+    found = ledger.member_or_none(db.session, form.to_member_id.data)
+    try:
+        ledger.validate_minutes(form.total_minutes, current_policy())
+    except DomainError as error:
+        show_refusal(error, form)
+        return render_template("ledger/gift.html", form=form, recipient=None), 400
+    if found is None:
+        form.to_member_id.errors.append(_("No member has this number. Check it on their card or profile."))
+    elif found.id == current_user.id:
+        form.to_member_id.errors.append(_("You cannot give time to yourself."))
+    elif not found.is_active:
+        form.to_member_id.errors.append(_("This member is no longer active, so they cannot receive time."))
+    else:
+        return render_template("ledger/gift.html", form=form, recipient=found, preview=True)
+    return render_template("ledger/gift.html", form=form, recipient=None), 400
 
 
 @bp.route("/donate", methods=["GET", "POST"])

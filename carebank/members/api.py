@@ -63,6 +63,8 @@ def update_me():
     data = body()
     fields = {k: text(data, k) for k in data
               if k in {"name", "neighbourhood", "languages", "offers_text", "phone", "locale"}}
+    if "phone_shared_with_partners" in data:  # a JSON boolean; the service refuses anything else
+        fields["phone_shared_with_partners"] = data["phone_shared_with_partners"]
     members.update_profile(db.session, current_user, **fields)
     return jsonify({"member": out.member_with_balance(current_user), "profile": out.profile(current_user)})
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carebank.audit import services as audit
@@ -49,12 +48,6 @@ PAGE_SIZE = 30
 MEMBER = "/members/<id:member_id>"
 # Suggestions are worked out for this many open posts at most, to keep the page quick.
 POSTS_WITH_MATCHES = 5
-EXCHANGE_LABELS = {
-    "proposed": _l("Waiting for an answer"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "cancelled": _l("Cancelled"),
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ class PostView:
 
     post: Post
     responses: list[Exchange]
-    matches: list[tuple[Post, float]]
+    matches: list[posts.Suggestion]
 
 
 def _managed(member_id: int) -> Member:
@@ -130,7 +123,7 @@ def _render_detail(member: Member, status: int = 200, **forms):
         vetted_by=find_member(db.session, member.vetted_by_id),
         post_views=_post_views(member), member_exchanges=exchanges.exchanges_of(db.session, member)[:20],
         recent=describe_entries(db.session, recent), vetting_labels=VETTING_LABELS, role_labels=ROLE_LABELS,
-        exchange_labels=EXCHANGE_LABELS, **forms,
+        **forms,
     ), status
 
 
@@ -149,7 +142,7 @@ def _post_views(member: Member) -> list[PostView]:
         if not post.is_open() and post.status.value != "matched":
             continue
         wanted = post.is_open() and len(views) < POSTS_WITH_MATCHES
-        matches = posts.suggest_matches(db.session, post, member, limit=5) if wanted else []
+        matches = posts.suggestions(db.session, post, member, limit=5) if wanted else []
         views.append(PostView(post, exchanges.responses_to(db.session, post.id), matches))
     return views
 

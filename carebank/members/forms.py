@@ -16,11 +16,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
+from carebank.centres.fields import NeighbourhoodField
 from carebank.core.converters import MAX_ID
 from carebank.members.models import Role, VettingStatus
 from carebank.members.on_behalf import NOTE_MAX_LENGTH
 from carebank.members.services import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from carebank.web.forms import TIMEZONES, locale_choices, options
+from carebank.web.forms import locale_choices, options, timezone_choices
 
 
 class SignupForm(FlaskForm):
@@ -31,10 +32,17 @@ class SignupForm(FlaskForm):
         validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH)],
         description=_l("At least %(min)s characters.", min=PASSWORD_MIN_LENGTH),
     )
-    neighbourhood = StringField(
-        _l("Neighbourhood"), validators=[Optional(), Length(max=80)],
-        description=_l("For example: Hyoja-dong"),
-    )
+    neighbourhood = NeighbourhoodField(_l("Neighbourhood"),
+                                       description=_l("Your centre is the one that serves it."))
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)],
+                        description=_l("Only your centre sees it, unless you choose to show it to your exchange partners."))
+
+
+class PasskeySignupForm(SignupForm):
+    """Signing up with this phone's screen lock instead of an e-mail and password."""
+
+    email = None
+    password = None
 
 
 class LoginForm(FlaskForm):
@@ -45,20 +53,30 @@ class LoginForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
-    neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=80)])
+    neighbourhood = NeighbourhoodField(_l("Neighbourhood"))
     languages = StringField(
         _l("Languages you speak"), validators=[Optional(), Length(max=80)],
         description=_l("For example: Korean, English"),
     )
     offers_text = TextAreaField(_l("What I can offer"), validators=[Optional(), Length(max=2000)])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)])
+    phone_shared_with_partners = BooleanField(_l("Show my phone number to the people I have an exchange with"),
+                                              description=_l("Your centre always sees it."))
     locale = SelectField(_l("Language of this app"), choices=locale_choices, default="")
-    timezone = SelectField(_l("Time zone"), choices=options((tz, tz) for tz in TIMEZONES), default="Asia/Seoul")
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="Asia/Seoul")
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH)])
+
+
+class FirstPasswordForm(FlaskForm):
+    """A password for a member who signs in with a passkey or card, and an e-mail to log in by."""
+
+    email = EmailField(_l("Email"), validators=[Optional(), Email(check_deliverability=False)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH)],
+                                 description=_l("At least %(min)s characters.", min=PASSWORD_MIN_LENGTH))
 
 
 # The console's member forms.
@@ -103,7 +121,7 @@ class MemberSearchForm(FlaskForm):
 
 class _ProfileFields(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
-    neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=80)])
+    neighbourhood = NeighbourhoodField(_l("Neighbourhood"))
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)])
     locale = SelectField(_l("Language for their card and statements"), choices=_member_locale_choices,
                          default="ko")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from carebank.core.database import Base, UTCDateTime, enum_column, utcnow
 
@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # relationships name their classes; SQLAlchemy finds them by 
     from carebank.centres.models import Centre
     from carebank.ledger.models import Account
 
+# The passkeys table (carebank.passkeys), named without importing that feature's models.
+_PASSKEYS = sa.table("passkeys", sa.column("member_id"))
 
 
 class Role(enum.StrEnum):
@@ -43,6 +45,8 @@ class Member(UserMixin, Base):
     languages: Mapped[str] = mapped_column(sa.String(80), default="")
     offers_text: Mapped[str] = mapped_column(sa.Text, default="")
     phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # The centre always sees the phone; an exchange partner only when the member says so.
+    phone_shared_with_partners: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     timezone: Mapped[str | None] = mapped_column(sa.String(50))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.MEMBER)
@@ -61,6 +65,10 @@ class Member(UserMixin, Base):
     vetted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     vetted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"))
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Whether they have a passkey (loaded when first read; passkeys.services expires it
+    # whenever one is added or removed).
+    has_passkey: Mapped[bool] = column_property(sa.exists().where(_PASSKEYS.c.member_id == id), deferred=True)
 
     account: Mapped[Account] = relationship(back_populates="member", uselist=False)
     centre: Mapped[Centre | None] = relationship()
@@ -87,7 +95,9 @@ class Member(UserMixin, Base):
 
     @property
     def has_login(self) -> bool:
-        return self.password_hash is not None
+        """Whether they can sign in on their own: a password or a passkey (residents with
+        only a card and PIN have none)."""
+        return self.password_hash is not None or self.has_passkey
 
     @property
     def is_verified(self) -> bool:

@@ -9,10 +9,10 @@ from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from carebank.audit import services as audit
-from carebank.centres.services import centre_for_neighbourhood, require_coordinator, scope_filter
+from carebank.centres.services import listed_neighbourhood, require_coordinator, scope_filter
 from carebank.core.converters import MAX_ID
 from carebank.core.database import utcnow
 from carebank.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -30,7 +30,7 @@ CONSENT_MAX_LENGTH = 200
 # The console's member lists (their labels are members.forms.MEMBER_FILTERS).
 MEMBER_LISTS = {
     "all": sa.true(),
-    "no_login": Member.password_hash.is_(None),
+    "no_login": sa.and_(Member.password_hash.is_(None), sa.not_(Member.has_passkey)),
     "verified": Member.vetting == VettingStatus.VERIFIED,
     "deactivated": Member.deactivated_at.is_not(None),
 }
@@ -79,7 +79,33 @@ def create_member(
     member = Member(name=name, email=email, password_hash=hash_password(password), role=role)
     _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
                    offers_text=offers_text, phone=phone, locale=locale)
-    member.centre_id = centre_id if centre_id is not None else _serving_centre_id(session, member)
+    serving = _serving_centre_id(session, member, centre_id)
+    member.centre_id = centre_id if centre_id is not None else serving
+    session.add(member)
+    open_member_account(session, member)
+    session.flush()
+    return member
+
+
+SIGNUP_DETAILS = ("name", "neighbourhood", "phone", "locale", "languages")
+
+
+def signup_details(*, name, neighbourhood="", phone=None, locale=None, languages="") -> dict:
+    """The checked details of a sign-up without e-mail, to keep until its passkey is
+    registered (ValidationFailed naming the field otherwise); nothing is written."""
+    member = Member()
+    member.name = clean_name(name, "name", NAME_MAX_LENGTH, _l("your name"))
+    _apply_profile(member, neighbourhood=neighbourhood, phone=phone, locale=locale, languages=languages)
+    return {field: getattr(member, field) for field in SIGNUP_DETAILS}
+
+
+def create_member_without_email(session: Session, details: dict) -> Member:
+    """Sign up a member who signs in with a passkey only (no e-mail, no password), from
+    `signup_details`; the caller registers the passkey in the same transaction."""
+    details = signup_details(**{field: details.get(field) for field in SIGNUP_DETAILS})
+    member = Member(email=None, password_hash=None, role=Role.MEMBER, name=details.pop("name"))
+    _apply_profile(member, **{k: v or "" for k, v in details.items()})
+    member.centre_id = _serving_centre_id(session, member)
     session.add(member)
     open_member_account(session, member)
     session.flush()
@@ -100,9 +126,14 @@ def _check_new_password(password, field: str) -> None:
         raise ValidationFailed(message, fields={field: message})
 
 
-def _serving_centre_id(session: Session, member: Member) -> int | None:
-    centre = centre_for_neighbourhood(session, member.neighbourhood)
-    return centre.id if centre else None
+def _serving_centre_id(session: Session, member: Member, centre_id: int | None = None) -> int | None:
+    """The centre of the member's neighbourhood, which must be on the list (ValidationFailed
+    naming "neighbourhood" otherwise); the member keeps the list's spelling of it."""
+    entry = listed_neighbourhood(session, member.neighbourhood, centre_id=centre_id or member.centre_id)
+    if entry is None:
+        return None
+    member.neighbourhood = entry.name
+    return entry.centre_id
 
 
 def register_resident(
@@ -122,6 +153,7 @@ def register_resident(
     )
     _apply_profile(member, neighbourhood=neighbourhood, languages=languages,
                    offers_text=offers_text, phone=phone, locale=locale)
+    _serving_centre_id(session, member)
     session.add(member)
     open_member_account(session, member)
     session.flush()
@@ -149,7 +181,7 @@ def authenticate(session: Session, email, password) -> Member | None:
     (werkzeug, or weaker argon2 parameters) is replaced by a fresh argon2id one: flushed here,
     committed by the caller."""
     member = session.scalar(sa.select(Member).where(Member.email == normalise_email(email)))
-    if member is None or not member.has_login or not member.is_active:
+    if member is None or member.password_hash is None or not member.is_active:
         verify_password(None, password)  # as long as a real check: no hint which emails exist
         return None
     if not verify_password(member.password_hash, password):
@@ -173,12 +205,16 @@ def update_profile(session: Session, member: Member, **fields) -> Member:
     if "name" in fields:
         member.name = clean_name(fields.pop("name"), "name", NAME_MAX_LENGTH, _l("your name"))
     _apply_profile(member, **fields)
+    if fields.get("neighbourhood") is not None:
+        serving = _serving_centre_id(session, member)
+        if serving is not None and member.role == Role.MEMBER:
+            member.centre_id = serving  # staff keep the centre they work in
     session.flush()
     return member
 
 
 def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers_text=None,
-                   phone=None, locale=None, timezone=None) -> None:
+                   phone=None, locale=None, timezone=None, phone_shared_with_partners=None) -> None:
     if neighbourhood is not None:
         member.neighbourhood = _optional_text(neighbourhood, "neighbourhood", 80, _l("neighbourhood"))
     if languages is not None:
@@ -191,6 +227,11 @@ def _apply_profile(member: Member, *, neighbourhood=None, languages=None, offers
             message = _l("Please enter a phone number with digits only.")
             raise ValidationFailed(message, fields={"phone": message})
         member.phone = phone or None
+    if phone_shared_with_partners is not None:
+        if not isinstance(phone_shared_with_partners, bool):
+            message = _l("Say yes or no to showing your phone number.")
+            raise ValidationFailed(message, fields={"phone_shared_with_partners": message})
+        member.phone_shared_with_partners = phone_shared_with_partners
     if locale is not None:
         member.locale = locale if locale in SUPPORTED_LOCALES else None
     if timezone is not None:
@@ -204,10 +245,27 @@ def change_password(session: Session, member: Member, current: str, new: str, *,
                     keep_login: str | None = None) -> None:
     """Set a new password and end every other login of the member (a phone or a copied
     cookie someone else holds); `keep_login` is the token of the login that changed it."""
-    if not member.has_login or not verify_password(member.password_hash, current):
+    if member.password_hash is None or not verify_password(member.password_hash, current):
         message = _l("The current password is not right.")
         raise ValidationFailed(message, fields={"current_password": message})
     set_password(session, member, new, "new_password", keep_login=keep_login)
+
+
+def set_first_password(session: Session, member: Member, email, new) -> None:
+    """A member without a password (they sign in with a passkey or their card) sets one, with
+    an e-mail to log in by if they have none yet; their other logins stay."""
+    if member.password_hash is not None:
+        message = _l("You already have a password. Change it with your current one.")
+        raise Conflict(message, code="has_password")
+    if not member.email:
+        email = _valid_email(email)
+        if email_taken(session, email):
+            message = _l("There is already an account with this email address.")
+            raise Conflict(message, code="email_taken", fields={"email": message})
+        member.email = email
+    _check_new_password(new, "new_password")
+    member.password_hash = hash_password(new)
+    session.flush()
 
 
 def set_password(session: Session, member: Member, new, field: str, *, keep_login: str | None = None) -> None:
@@ -281,7 +339,7 @@ def search_members(session: Session, coordinator: Member, text: str, show: str, 
     """The coordinator's members in the list `show` (a MEMBER_LISTS key) matching a name,
     member number or phone, by name."""
     query = (
-        sa.select(Member).options(selectinload(Member.account))
+        sa.select(Member).options(selectinload(Member.account), undefer(Member.has_passkey))
         .where(scope_filter(coordinator), MEMBER_LISTS[show])
         .order_by(Member.name, Member.id)
     )

@@ -21,7 +21,9 @@ from carebank.core.security import current_login, end_session, start_session
 from carebank.ledger import services as ledger
 from carebank.members import reset_mail, resets
 from carebank.members import services as members
-from carebank.members.forms import LoginForm, PasswordForm, ProfileForm, SignupForm
+from carebank.members.forms import FirstPasswordForm, LoginForm, PasswordForm, ProfileForm, SignupForm
+from carebank.passkeys import services as passkeys
+from carebank.passkeys.forms import PasskeyNameForm
 from carebank.posts import services as posts
 from carebank.web import safe_next_url, saving, show_refusal
 from carebank.web.forms import EmptyForm
@@ -41,12 +43,12 @@ def signup():
             member = members.create_member(
                 db.session, name=form.name.data, email=form.email.data,
                 password=form.password.data, neighbourhood=form.neighbourhood.data,
-                locale=request.cookies.get(LANGUAGE_COOKIE),
+                phone=form.phone.data or "", locale=request.cookies.get(LANGUAGE_COOKIE),
             )
             start_session(member)
         if saved.ok:
             flash(_("Welcome, %(name)s! Post what you need or what you can offer.", name=member.name), "success")
-            return redirect(url_for("posts.new"))
+            return redirect(url_for("passkeys.welcome"))  # offers a passkey, then on to posting
     return render_template("auth/signup.html", form=form), 400 if form.errors else 200
 
 
@@ -98,17 +100,30 @@ def profile():
                 db.session, current_user, name=form.name.data, neighbourhood=form.neighbourhood.data,
                 languages=form.languages.data, offers_text=form.offers_text.data,
                 phone=form.phone.data or "", locale=form.locale.data, timezone=form.timezone.data,
+                phone_shared_with_partners=bool(form.phone_shared_with_partners.data),
             )
         if saved.ok:
             refresh()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, password_form=PasswordForm()), 400 if form.errors else 200
+    return _profile_page(form=form), 400 if form.errors else 200
+
+
+def _profile_page(form=None, password_form=None) -> str:
+    """The profile with the member's passkeys, and "change" or, without one, "set" a password."""
+    if password_form is None:
+        password_form = PasswordForm() if current_user.password_hash else FirstPasswordForm()
+    return render_template("auth/profile.html", form=form if form is not None else ProfileForm(obj=current_user),
+                           password_form=password_form, passkeys=passkeys.passkeys_of(db.session, current_user),
+                           passkey_form=PasskeyNameForm(prefix="passkey"))
 
 
 @bp.route("/profile/password", methods=["POST"])
 @login_required
 def change_password():
+    """Change the password; a member who signs in with a passkey or card only sets a first one."""
+    if current_user.password_hash is None:
+        return _set_first_password()
     form = PasswordForm()
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -117,7 +132,18 @@ def change_password():
         if saved.ok:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=ProfileForm(obj=current_user), password_form=form), 400
+    return _profile_page(password_form=form), 400
+
+
+def _set_first_password():
+    form = FirstPasswordForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            members.set_first_password(db.session, current_user, form.email.data, form.new_password.data)
+        if saved.ok:
+            flash(_("Your password is set. You can also log in with your e-mail and it."), "success")
+            return redirect(url_for("auth.profile"))
+    return _profile_page(password_form=form), 400
 
 
 # Password resets.

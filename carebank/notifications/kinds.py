@@ -28,6 +28,8 @@ KINDS = {
                               _l("%(name)s declined your response to “%(title)s”.")),
     "exchange_cancelled": Kind(_l("An exchange was cancelled"),
                                _l("%(name)s cancelled the exchange “%(title)s”.")),
+    "exchange_finished": Kind(_l("An exchange was finished"),
+                              _l("%(name)s finished the exchange “%(title)s”. Its history and messages stay.")),
     "message_received": Kind(_l("New message"),
                              _l("%(name)s wrote to you about “%(title)s”.")),
     "visit_credited": Kind(_l("Time received for a visit"),

@@ -19,6 +19,7 @@ from carebank.core.converters import MAX_ID
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
+from carebank.matching.words import reasons_data
 from carebank.posts import services as posts
 from carebank.posts.categories import CATEGORIES
 
@@ -36,7 +37,7 @@ def create_post():
         db.session, current_user, kind=text(data, "kind"), category=text(data, "category"),
         title=text(data, "title"), description=text(data, "description") or "", minutes=data.get("minutes"),
         neighbourhood=text(data, "neighbourhood"), starts_at=parse_datetime(data, "starts_at"),
-        ends_at=parse_datetime(data, "ends_at"), policy=current_policy(),
+        ends_at=parse_datetime(data, "ends_at"), once=data.get("once", False), policy=current_policy(),
     )
     return created({"post": out.post(post)})
 
@@ -74,8 +75,10 @@ def close_post(post_id: int):
 @login_required
 def matches(post_id: int):
     post = posts.get_post(db.session, post_id)
-    ranked = posts.suggest_matches(db.session, post, current_user)
-    return jsonify({"matches": [{"post": out.post(p), "score": score} for p, score in ranked]})
+    found = posts.suggestions(db.session, post, current_user)
+    # "score" is deprecated: "reasons" says why a match fits, as the pages do.
+    return jsonify({"matches": [{"post": out.post(s.post), "score": s.score, "reasons": reasons_data(s.reasons)}
+                                for s in found]})
 
 
 @api.post("/posts/<id:post_id>/responses")

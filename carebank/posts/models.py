@@ -51,6 +51,8 @@ class Post(Base):
     minutes: Mapped[int] = mapped_column(sa.Integer)
     neighbourhood: Mapped[str] = mapped_column(sa.String(80), default="")
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A need asked for just once: its exchange is finished by the first confirmed visit.
+    once: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[PostStatus] = mapped_column(enum_column(PostStatus, "post_status"), default=PostStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from carebank.centres.services import listed_neighbourhood as _listed_entry
 from carebank.centres.services import manages
 from carebank.core.converters import by_id
 from carebank.core.database import FIRST_YEAR, LAST_YEAR, utcnow
@@ -17,6 +19,8 @@ from carebank.core.policy import Policy
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger.services import given_and_received
 from carebank.matching import services as matching
+from carebank.matching.languages import BANK_LANGUAGE, languages_read
+from carebank.matching.languages import parse as parse_languages
 from carebank.members.models import Member
 from carebank.posts.categories import CATEGORIES
 from carebank.posts.models import Post, PostKind, PostStatus
@@ -64,16 +68,25 @@ def _clean_post_fields(kind, category, title, description, minutes, starts_at, e
     return kind, category, title, description, minutes
 
 
+def _listed_neighbourhood(session: Session, member: Member, typed) -> str:
+    """The list's name for a post's neighbourhood (the author's own when none is given);
+    ValidationFailed naming "neighbourhood" when it is not on the list."""
+    typed = (typed if isinstance(typed, str) else "").strip()
+    entry = _listed_entry(session, typed, centre_id=member.centre_id)
+    return entry.name if entry else typed
+
+
 def create_post(
     session: Session, member: Member, *, kind, category, title, description="", minutes,
     neighbourhood=None, starts_at: datetime | None = None, ends_at: datetime | None = None,
-    policy: Policy, now: datetime | None = None,
+    once=False, policy: Policy, now: datetime | None = None,
 ) -> Post:
     """Post a need or an offer, open until it expires after the bank's post lifetime."""
     kind, category, title, description, minutes = _clean_post_fields(
         kind, category, title, description, minutes, starts_at, ends_at
     )
-    neighbourhood = (neighbourhood if isinstance(neighbourhood, str) else "").strip()
+    neighbourhood = _listed_neighbourhood(session, member, neighbourhood)
+    once = _once(once, kind)
     now = now or utcnow()
     post = Post(
         member_id=member.id,
@@ -85,6 +98,7 @@ def create_post(
         neighbourhood=(neighbourhood or member.neighbourhood)[:80],
         starts_at=starts_at,
         ends_at=ends_at,
+        once=once,
         status=PostStatus.OPEN,
         created_at=now,
         expires_at=now + timedelta(days=policy.post_lifetime_days),
@@ -92,6 +106,15 @@ def create_post(
     session.add(post)
     session.flush()
     return post
+
+
+def _once(once, kind: str) -> bool:
+    """Only a need is asked for once; an offer stays open to many visits."""
+    if not isinstance(once, bool):
+        raise _invalid("once", _l("Say yes or no: is this needed just once?"))
+    if once and kind != PostKind.NEED.value:
+        raise _invalid("once", _l("Only a need can be asked for just once."))
+    return once
 
 
 def get_post(session: Session, post_id) -> Post:
@@ -179,21 +202,38 @@ CANDIDATE_SOURCES = ("same care here", "same care", "here", "any")
 CANDIDATES_PER_SOURCE = {"same care here": 150, "same care": 40, "here": 40, "any": 10}
 # What scoring reads of a candidate: plain rows, not whole posts, as hundreds are scored.
 _FACT_COLUMNS = (Post.id, Post.member_id, Post.kind, Post.category, Post.neighbourhood, Post.title,
-                 Post.description, Post.created_at, Post.starts_at, Post.ends_at)
+                 Post.description, Post.created_at, Post.starts_at, Post.ends_at,
+                 Member.languages, Member.locale)
 
 
-def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
-                    limit: int = 10) -> list[tuple[Post, float]]:
-    """Open posts of the opposite kind that fit `post`, best first, never the asker's own."""
+@dataclass(frozen=True)
+class Suggestion:
+    """A post that fits, its score (0–1, kept for the API) and why it fits (matching.Reason)."""
+
+    post: Post
+    score: float
+    reasons: tuple[matching.Reason, ...]
+
+
+def suggestions(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
+                limit: int = 10) -> list[Suggestion]:
+    """Open posts of the opposite kind that fit `post` (matching.fit: for its author, who
+    would meet them), the same care first, never the asker's own; none when none fits."""
     now = now or utcnow()
     candidates = _match_candidates(session, post, asker, now)
     history = given_and_received(session, list({c[1] for c in candidates}))
     facts = [_row_facts(c, history.get(c[1], (0, 0))) for c in candidates]
-    ranked = matching.rank(_facts(post, (0, 0)), facts, now)[:limit]
+    ranked = matching.rank(post_facts(post), facts, now)[:limit]
     found = {p.id: p for p in session.scalars(sa.select(Post).where(Post.id.in_([m.post_id for m in ranked])))}
-    best = [(found[m.post_id], m.score) for m in ranked]
-    load_authors(session, [p for p, _ in best])
+    best = [Suggestion(found[m.post_id], m.score, m.reasons) for m in ranked]
+    load_authors(session, [s.post for s in best])
     return best
+
+
+def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,
+                    limit: int = 10) -> list[tuple[Post, float]]:
+    """`suggestions` as (post, score) pairs."""
+    return [(s.post, s.score) for s in suggestions(session, post, asker, now=now, limit=limit)]
 
 
 def _match_candidates(session: Session, post: Post, asker: Member, now: datetime) -> list[sa.Row]:
@@ -201,7 +241,7 @@ def _match_candidates(session: Session, post: Post, asker: Member, now: datetime
     city: the newest of the same care here, of the same care anywhere, of any care here, and
     of all. Category and place carry most of a score, so the best matches are among them."""
     opposite = PostKind.OFFER if post.kind is PostKind.NEED else PostKind.NEED
-    base = sa.select(*_FACT_COLUMNS).where(
+    base = sa.select(*_FACT_COLUMNS).join(Member, Member.id == Post.member_id).where(
         Post.status == PostStatus.OPEN, Post.expires_at > now, Post.kind == opposite,
         Post.member_id.not_in({asker.id, post.member_id}))
     here = Post.neighbourhood == post.neighbourhood
@@ -217,15 +257,31 @@ def _match_candidates(session: Session, post: Post, asker: Member, now: datetime
     return list(found.values())
 
 
-def _facts(post: Post, given_received: tuple[int, int]) -> matching.PostFacts:
-    return _row_facts(tuple(getattr(post, column.key) for column in _FACT_COLUMNS), given_received)
+def post_facts(post: Post, given_received: tuple[int, int] = (0, 0)) -> matching.PostFacts:
+    """What matching reads of a loaded post and its author."""
+    values = [getattr(post, column.key) for column in _FACT_COLUMNS[:-2]]
+    return _row_facts((*values, post.member.languages, post.member.locale), given_received)
 
 
 def _row_facts(row: sa.Row, given_received: tuple[int, int]) -> matching.PostFacts:
     post_id, _member_id, kind, category, neighbourhood, title, description, created_at, \
-        starts_at, ends_at = row  # in the order of _FACT_COLUMNS; unpacked, as it is hot
+        starts_at, ends_at, languages, locale = row  # in the order of _FACT_COLUMNS; unpacked, as it is hot
     return matching.PostFacts(post_id, kind.value, category, neighbourhood, f"{title} {description}",
-                              created_at, starts_at, ends_at, *given_received)
+                              created_at, starts_at, ends_at, *given_received,
+                              languages=_languages_read(languages, locale),
+                              languages_guessed=not parse_languages(languages or ""))
+
+
+def reader(member: Member) -> tuple[frozenset[str], bool]:
+    """The languages a member reads (matching.languages.languages_read), and whether that is
+    only a guess (their profile names none: the app's language is all we know)."""
+    guessed = not parse_languages(member.languages or "")
+    return _languages_read(member.languages, member.locale), guessed
+
+
+def _languages_read(stated: str, locale: str | None) -> frozenset[str]:
+    default = current_app.config["DEFAULT_LOCALE"] if has_app_context() else BANK_LANGUAGE
+    return languages_read(stated, locale, default)
 
 
 def load_authors(session: Session, found: list[Post]) -> None:

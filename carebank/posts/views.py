@@ -12,6 +12,7 @@ from carebank.core.extensions import db
 from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
+from carebank.matching.words import reasons_text
 from carebank.posts import services as posts
 from carebank.posts.forms import PostFilterForm, PostForm, RespondForm
 from carebank.posts.models import Post, PostKind
@@ -30,12 +31,6 @@ STATE_LABELS = {
     "expired": _l("Expired"),
     "closed": _l("Closed"),
 }
-RESPONSE_LABELS = {
-    "proposed": _l("Waiting for your answer"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Declined"),
-    "cancelled": _l("Cancelled"),
-}
 
 
 def post_state(post: Post) -> str:
@@ -43,6 +38,12 @@ def post_state(post: Post) -> str:
     if post.status.value == "open" and post.is_expired():
         return "expired"
     return post.status.value
+
+
+@bp.app_template_filter("match_reasons")
+def match_reasons(reasons) -> str:
+    """A suggestion's reasons in words: "same kind of help · your neighbourhood"."""
+    return reasons_text(reasons)
 
 
 @bp.app_template_filter("post_state_label")
@@ -89,7 +90,8 @@ def _create_post(form: PostForm) -> Post:
         db.session, current_user, kind=form.kind.data, category=form.category.data,
         title=form.title.data, description=form.description.data or "",
         minutes=form.total_minutes, neighbourhood=form.neighbourhood.data,
-        starts_at=starts_at, ends_at=ends_at, policy=current_policy(),
+        starts_at=starts_at, ends_at=ends_at, once=form.once.data and form.kind.data == "need",
+        policy=current_policy(),
     )
 
 
@@ -114,9 +116,9 @@ def _render_detail(post: Post, respond_form: RespondForm, status: int = 200):
     responses = exchanges.responses_to(db.session, post.id) if current_user.is_authenticated else []
     return render_template(
         "posts/detail.html", post=post, owner=owner, respond_form=respond_form,
-        responses=responses if owner else [], response_labels=RESPONSE_LABELS,
+        responses=responses if owner else [],
         my_response=exchanges.live_response(responses, current_user),
-        matches=posts.suggest_matches(db.session, post, current_user) if owner else [],
+        matches=posts.suggestions(db.session, post, current_user) if owner else [],
     ), status
 
 

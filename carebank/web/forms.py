@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, ValidationError
 
 from carebank.core.database import FIRST_YEAR, LAST_YEAR
+from carebank.core.i18n import timezone_label
 
 MINUTE_CHOICES = [SelectChoice(m, str(m)) for m in (0, 10, 15, 20, 30, 40, 45, 50)]
 TIMEZONES = ["Asia/Seoul", "Asia/Tokyo", "Europe/London", "America/New_York", "America/Los_Angeles", "UTC"]
@@ -23,6 +24,11 @@ TIMEZONES = ["Asia/Seoul", "Asia/Tokyo", "Europe/London", "America/New_York", "A
 
 def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def timezone_choices() -> list[SelectChoice]:
+    """The zones a member may choose, named in the page's language (the value stays "Asia/Seoul")."""
+    return options((zone, timezone_label(zone)) for zone in TIMEZONES)
 
 
 def locale_choices():

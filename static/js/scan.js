@@ -105,7 +105,8 @@
   // A check-in cannot be queued (the resident types their PIN on the page): without signal
   // the carer is told to scan again when online.
   function openCard(card) {
-    var path = (root.dataset.cardPrefix || "/card/") + card;
+    // data-card-open: where the page sends a card instead (the card sign-in's PIN page).
+    var path = (root.dataset.cardOpen || root.dataset.cardPrefix || "/card/") + card;
     if (navigator.onLine === false) {
       say("offline", true);
       return;

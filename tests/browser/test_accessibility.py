@@ -284,8 +284,9 @@ def test_keyboard_moves_through_the_new_post_form_in_visual_order(browser, live_
     assert first["classes"] == "skip" and first["top"] >= 0 and first["left"] >= 0, first
     assert min(first["width"], first["height"]) >= MIN_TARGET - 0.5, first
     names = [stop["id"] for stop in visited]
+    # The neighbourhood's filter box comes before the list it filters.
     assert names == ["kind-0", "category", "title", "description", "hours", "extra_minutes",
-                     "neighbourhood", "starts_at", "ends_at", "button"]
+                     "neighbourhood-filter", "neighbourhood", "starts_at", "ends_at", "once", "button"]
     for before, after in itertools.pairwise(visited):
         # Down the page, or along the same row (hours then minutes): never back up.
         assert (after["pageTop"] > before["pageTop"] + 1) or (
