@@ -94,3 +94,35 @@ RESEND = """async (item) => {
     db.close();
     return Promise.all([CarebankOutbox.flush(), CarebankOutbox.flush()]);
 }"""
+
+
+# Every visible control smaller than 44×44 CSS px. Exempt (WCAG 2.5.8's inline exception) are
+# only links inside running text: an inline link in a paragraph-like block (p, li, dd, span
+# lines) whose text is longer than the link's. Links in a table cell, a navigation or a list of
+# actions are never exempt: there a name is a target on its own ("names linked in ledger
+# tables"). A control inside a <label> is measured with its label, which activates it too.
+SMALL_TARGETS = """min => {
+  const inRunningText = el => {
+    if (el.tagName !== 'A' || getComputedStyle(el).display !== 'inline') return false;
+    if (el.closest('td, th, nav, .actions, .mainnav, .console-nav, .footer')) return false;
+    let block = el.parentElement;
+    while (block && getComputedStyle(block).display === 'inline') block = block.parentElement;
+    return block.textContent.replace(/\\s+/g, ' ').trim().length > el.textContent.trim().length + 1;
+  };
+  const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+    ' "' + (el.textContent || el.value || el.name || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
+  const small = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    const style = getComputedStyle(el);
+    const rect = el.getBoundingClientRect();
+    if (style.visibility === 'hidden' || rect.width === 0 || rect.height === 0) continue;
+    if (rect.right <= 0 || rect.bottom + window.scrollY <= 0) continue;  // parked off-screen (skip link)
+    if (inRunningText(el)) continue;
+    const box = (el.closest('label') || el).getBoundingClientRect();
+    const width = Math.max(rect.width, box.width), height = Math.max(rect.height, box.height);
+    if (width < min - 0.5 || height < min - 0.5)
+      small.push(`${describe(el)} is ${Math.round(width)}×${Math.round(height)}`);
+  }
+  return small;
+}"""

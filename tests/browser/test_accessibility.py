@@ -19,7 +19,7 @@ from carebank.core.database import utcnow
 from carebank.exchanges import services as exchanges
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
-from tests.browser.conftest import PHONE, log_in
+from tests.browser.conftest import PHONE, SMALL_TARGETS, log_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -177,36 +177,6 @@ def test_axe_finds_no_wcag_violations(visit, locale):
                 for v in violations
             ]
     assert not problems, "axe found WCAG violations:\n" + _describe(problems)
-
-
-# Every visible control smaller than 44×44 CSS px, unless it is a link inside running text
-# (WCAG 2.5.8's inline exception: its height is the line's). A control inside a <label>
-# is measured with its label, which activates it too.
-SMALL_TARGETS = """min => {
-  const inRunningText = el => {
-    if (el.tagName !== 'A' || getComputedStyle(el).display !== 'inline') return false;
-    let block = el.parentElement;
-    while (block && getComputedStyle(block).display === 'inline') block = block.parentElement;
-    const own = el.textContent.trim().length;
-    return block.textContent.replace(/\\s+/g, ' ').trim().length > own + 1;
-  };
-  const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
-    ' "' + (el.textContent || el.value || el.name || '').trim().replace(/\\s+/g, ' ').slice(0, 40) + '"';
-  const small = [];
-  for (const el of document.querySelectorAll('a[href], button, input, select, textarea, summary')) {
-    const style = getComputedStyle(el);
-    const rect = el.getBoundingClientRect();
-    if (style.visibility === 'hidden' || rect.width === 0 || rect.height === 0) continue;
-    if (rect.right <= 0 || rect.bottom + window.scrollY <= 0) continue;  // parked off-screen (skip link)
-    if (inRunningText(el)) continue;
-    const box = (el.closest('label') || el).getBoundingClientRect();
-    const width = Math.max(rect.width, box.width), height = Math.max(rect.height, box.height);
-    if (width < min - 0.5 || height < min - 0.5)
-      small.push(`${describe(el)} is ${Math.round(width)}×${Math.round(height)}`);
-  }
-  return small;
-}"""
 
 
 @pytest.mark.parametrize("locale", LOCALES)
