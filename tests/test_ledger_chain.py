@@ -2,6 +2,7 @@
 behind the app's back is named by `ledger verify`; an unbalanced transaction cannot be sealed
 (nor, on PostgreSQL, committed); concurrent writers leave one straight chain."""
 import os
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,14 +13,11 @@ from carebank import create_app
 from carebank.confirmations import services as confirmations
 from carebank.core.database import alembic_config, upgrade_database, utcnow
 from carebank.core.extensions import db
-from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange, ExchangeStatus
 from carebank.ledger import services as ledger
 from carebank.ledger.models import Account, LedgerSeal, Posting, Transaction, TransactionKind
 from carebank.members.models import Member
-from carebank.members.services import create_member
-from carebank.posts import services as posts
 from config import TestConfig
 
 # SQLite's append-only triggers, dropped the way an attacker with the database file would.
@@ -299,27 +297,34 @@ def app_at_0003(tmp_path):
         made.close()  # drops the throwaway database
 
 
+def _old_row(session, table: str, **values) -> int:
+    """Insert a row naming only the given columns; its new id."""
+    columns = sa.table(table, sa.column("id"), *(sa.column(name) for name in values))
+    return session.execute(sa.insert(columns).values(**values).returning(columns.c.id)).scalar_one()
+
+
 def old_ledger(session) -> tuple[int, int]:
     """Members, a need with two live responses from one member (a race of old), and
     transactions written as revision 0003 did: no seals. Returns the two responses' ids."""
-    policy = current_policy()
-    alice, bora = (create_member(session, name=n, email=f"{n}@example.org", password="x" * 12)
+    # Rows as revision 0003 held them, written with only its columns (today's models and
+    # services also write columns and tables 0003 did not have).
+    now = utcnow()
+    alice, bora = (_old_row(session, "members", email=f"{n}@example.org", password_hash="x", name=n,
+                            neighbourhood="", languages="", offers_text="", role="member", created_at=now)
                    for n in ("alice", "bora"))
-    session.flush()
-    need = posts.create_post(session, alice, kind="need", category="meals", title="Soup",
-                             description="", minutes=30, policy=policy)
-    # Rows as revision 0003 held them (today's services also write tables 0003 did not have).
-    first, twin = (Exchange(post=need, provider_id=bora.id, receiver_id=alice.id, responder_id=bora.id)
+    a, b = (_old_row(session, "accounts", kind="member", balance_minutes=0, member_id=m) for m in (alice, bora))
+    need = _old_row(session, "posts", member_id=alice, kind="need", category="meals", title="Soup",
+                    description="", minutes=30, neighbourhood="", status="open", created_at=now,
+                    expires_at=now + timedelta(days=30))
+    first, twin = (_old_row(session, "exchanges", post_id=need, provider_id=bora, receiver_id=alice,
+                            responder_id=bora, message="", status="proposed", created_at=now)
                    for _ in range(2))
-    session.add_all([first, twin])
-    session.flush()
-    a, b = ledger.account_of(session, alice.id).id, ledger.account_of(session, bora.id).id
     for minutes in (30, 45, 5):
         insert_transaction(session, {a: -minutes, b: minutes}, memo="옛날 선물")
     session.execute(sa.update(Account).where(Account.id == a).values(balance_minutes=-80))
     session.execute(sa.update(Account).where(Account.id == b).values(balance_minutes=80))
     session.commit()
-    return first.id, twin.id
+    return first, twin
 
 
 def test_upgrade_seals_existing_transactions_and_verify_passes(app_at_0003):
@@ -375,8 +380,8 @@ def test_upgrade_fills_the_visit_totals_from_the_ledger(app_at_0003):
     with app_at_0003.app_context():
         session = db.session
         old_ledger(session)  # alice gave bora 80 min in gifts: not visits
-        alice, bora = (ledger.account_of(session, m.id).id for m in
-                       session.scalars(sa.select(Member).order_by(Member.id)))
+        alice, bora = (ledger.account_of(session, member_id).id for member_id in
+                       session.scalars(sa.select(Member.id).order_by(Member.id)))
         insert_transaction(session, {alice: 60, bora: -60}, kind=TransactionKind.VISIT)
         wrong = insert_transaction(session, {alice: 30, bora: -30}, kind=TransactionKind.VISIT)
         insert_transaction(session, {alice: -30, bora: 30}, kind=TransactionKind.REVERSAL, reverses_id=wrong)
