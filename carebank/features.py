@@ -8,7 +8,7 @@ import importlib.util
 FEATURES = (
     "audit", "centres", "members", "posts", "matching", "exchanges", "ledger", "confirmations",
     "cards", "checkins", "passkeys", "disputes", "messages", "notifications", "push", "careplans", "visits",
-    "dashboard", "reports", "statements",
+    "dashboard", "reports", "statements", "governance",
 )
 
 

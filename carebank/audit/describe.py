@@ -39,6 +39,15 @@ ACTION_SENTENCES = {
     "centre.edit": _l("%(actor)s changed a centre"),
     "member.role": _l("%(actor)s changed the centre or role of %(member)s"),
     "member.reset": _l("%(actor)s sent a password reset link to %(member)s"),
+    "register.edit": _l("%(actor)s changed the register entry of %(member)s"),
+    "board.seat": _l("%(actor)s changed the board seats of %(member)s"),
+    "assembly.create": _l("%(actor)s called a general assembly"),
+    "assembly.tally": _l("%(actor)s recorded the tellers' count of a motion"),
+    "assembly.minutes": _l("%(actor)s closed an assembly and sealed its minutes"),
+    "bylaw.change": _l("%(actor)s applied an adopted bylaw change"),
+    "proposal.outcome": _l("%(actor)s recorded the outcome of a proposal"),
+    "grant.request": _l("%(actor)s asked the members for a pool grant to %(member)s"),
+    "grant.decide": _l("%(actor)s carried out a pool grant decision for %(member)s"),
 }
 VETTING_SENTENCE = _l("%(actor)s set the carer check of %(member)s to “%(status)s”")
 

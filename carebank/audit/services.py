@@ -14,6 +14,9 @@ ACTIONS = (
     "exchange.decline", "exchange.cancel", "pool.grant", "transaction.reverse", "card.issue",
     "card.block", "card.unlock", "checkin.approve", "checkin.reject", "dispute.settle",
     "visit.record", "centre.create", "centre.edit", "member.role", "member.reset",
+    # The co-op's government (carebank.governance).
+    "register.edit", "board.seat", "assembly.create", "assembly.tally", "assembly.minutes",
+    "bylaw.change", "proposal.outcome", "grant.request", "grant.decide",
 )
 
 
