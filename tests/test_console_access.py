@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import logged_in
 from flask import url_for
+from werkzeug.routing import IntegerConverter
 
 from carebank.audit.models import AuditEntry
 from carebank.cards import services as cards
@@ -15,6 +16,7 @@ from carebank.centres import services as centre_rules
 from carebank.checkins.models import CardCheckin, CheckinConsent
 from carebank.core.database import utcnow
 from carebank.disputes.models import Dispute
+from carebank.governance import pool, voice
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
 from carebank.members.services import register_resident
@@ -24,7 +26,10 @@ from config import TestConfig
 # Names only the other centre's people carry: none may appear on our coordinator's pages.
 FOREIGN_NAMES = ("Otherside", "Quentin Faraway")
 OBJECT_ARGUMENTS = {"member_id", "exchange_id", "transaction_id", "checkin_id", "dispute_id",
-                    "post_id", "card_id", "centre_id", "code_id", "visit_id", "neighbourhood_id"}
+                    "post_id", "card_id", "centre_id", "code_id", "visit_id", "neighbourhood_id",
+                    # A centre's own part of the co-op: its grant requests and its members' seats.
+                    # (Assemblies and proposals are the whole co-op's, run by any centre.)
+                    "request_id", "seat_id"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
@@ -64,12 +69,15 @@ def elsewhere(session, make_centre, make_member, make_exchange, policy):
     overdue = Visit(exchange_id=exchange.id, starts_at=started, minutes=60, status=VisitStatus.CHECKED_IN,
                     checked_in_at=started, overdue_alerted_at=started + timedelta(minutes=90))
     session.add_all([checkin, dispute, overdue])
+    grant_request = pool.request_grant(session, coordinator, resident.id, 900, "Winter", "meals", policy)
+    seat = voice.add_seat(session, coordinator, resident.id, "board", utcnow().date())
     session.commit()
     return {
         "member_id": resident.id, "exchange_id": exchange.id, "transaction_id": visit.id,
         "checkin_id": checkin.id, "dispute_id": dispute.id, "post_id": exchange.post_id,
         "card_id": card.id, "centre_id": centre.id, "visit_id": overdue.id,
         "neighbourhood_id": centre_rules.neighbourhood_list(session, centre.id)[0].id,
+        "request_id": grant_request.id, "seat_id": seat.id,
     }
 
 
@@ -80,7 +88,7 @@ def build_url(app, endpoint: str, ids: dict) -> tuple[str, bool]:
     for name in rule.arguments:
         if name in ids:
             values[name] = ids[name]
-        elif type(rule._converters[name]).__name__ == "IntegerConverter":
+        elif isinstance(rule._converters[name], IntegerConverter):
             values[name] = ids["member_id"]
         else:
             values[name] = "members"  # e.g. a report table's name

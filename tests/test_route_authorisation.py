@@ -26,6 +26,7 @@ from carebank.checkins.models import CardCheckin, CheckinConsent
 from carebank.confirmations import services as confirmations
 from carebank.core.database import Base, utcnow
 from carebank.exchanges import services as exchanges
+from carebank.governance import assemblies, pool, proposals
 from carebank.ledger import services as ledger
 from carebank.members.models import Role
 from carebank.members.services import create_member, register_resident
@@ -102,6 +103,16 @@ PARTY_ROUTES = {
     ("visits.move", "POST"): "alice", ("visits.schedule_one_off", "POST"): "alice",
     # The member is in the body: a coordinator grants only to their own centre's members.
     ("api.grant", "POST"): "cora", ("ledger.grant", "POST"): "cora",
+    # A grant request is for a member of the coordinator's centre (in the body, or the request's).
+    ("api.grant_request_create", "POST"): "cora", ("api.grant_request_decide", "POST"): "cora",
+}
+
+# Routes naming an object of the whole co-op that only coordinators may act on: the general
+# assembly is the co-op's, so a coordinator of any centre may run its door and its count.
+COORDINATOR_ROUTES = {
+    ("api.assembly_show", "GET"), ("api.assembly_attendance", "POST"), ("api.assembly_close", "POST"),
+    ("api.assembly_minutes", "GET"), ("api.assembly_motion", "POST"), ("api.assembly_officers", "POST"),
+    ("api.motion_tally", "POST"),
 }
 
 # Forms that show a refusal under the field that named the object (400), as they would for
@@ -115,6 +126,19 @@ ANY_MEMBER = {
     ("posts.respond", "POST"): "answering someone else's post is the point",
     ("api.respond", "POST"): "answering someone else's post is the point",
     ("api.matches", "GET"): "matches are among open posts, which every member sees",
+    # The co-op's self-government is every member's: who may vote is the register's rule,
+    # checked by the service (tests/test_governance_*.py), not a party's.
+    **{route: "proposals and their discussion are the co-op's, open to every member" for route in (
+        ("governance.proposal", "GET"), ("governance.proposal_vote", "POST"),
+        ("governance.proposal_message", "POST"), ("governance.proposal_receipt", "GET"),
+        ("governance.proposal_receipt", "POST"), ("api.proposal_get", "GET"),
+        ("api.proposal_vote_create", "POST"), ("api.proposal_messages", "GET"),
+        ("api.proposal_message_create", "POST"), ("api.proposal_receipt_check", "POST"))},
+    **{route: "an assembly's notice, results and minutes go to every member" for route in (
+        ("governance.assembly", "GET"), ("governance.assembly_minutes", "GET"),
+        ("governance.assembly_voice", "GET"))},
+    **{route: "every member may split the month's pool budget" for route in (
+        ("governance.budget", "GET"), ("governance.budget", "POST"), ("api.budget_allocate", "POST"))},
 }
 
 # Which exchange and post a route acts on: decisions need a response still waiting.
@@ -190,13 +214,20 @@ def world(session, centre, make_centre, policy):
                       name="Alice's phone")
     session.add(passkey)
     phone = push.subscribe(session, alice, "https://push.example.org/send/alice", *push_keys())
+    proposal = proposals.create_proposal(session, alice, title="Meet on Thursdays?", body="", options=None,
+                                         closes_at=utcnow() + timedelta(days=3), secret=False, kind="member")
+    assembly = assemblies.call_assembly(session, cora, title="Annual meeting",
+                                        held_at=utcnow() + timedelta(days=14))
+    motion = assemblies.add_motion(session, cora, assembly.id, title="Accept the accounts")
+    grant_request = pool.request_grant(session, cora, alice.id, 900, "For the winter", "meals", policy)
     told = session.scalar(sa.select(Notification.id).where(Notification.member_id == alice.id)
                           .order_by(Notification.id))
     session.commit()
     return SimpleNamespace(alice=alice, bob=bob, cora=cora, carol=carol, dave=dave, accepted=accepted,
                            waiting=waiting, code=code, token=token, checkin=checkin, card_token=issued.token,
                            message=message, notification_id=told, push_subscription=phone, plan=plan,
-                           visit=visit_soon, passkey=passkey)
+                           visit=visit_soon, passkey=passkey, proposal=proposal, assembly=assembly,
+                           motion=motion, grant_request=grant_request)
 
 
 def push_keys() -> tuple[str, str]:
@@ -216,7 +247,9 @@ def build_url(app, endpoint: str, world) -> str:
              "checkin_id": world.checkin.id, "member_id": world.alice.id, "text": world.token,
              "token": world.card_token, "message_id": world.message.id,
              "notification_id": world.notification_id, "subscription_id": world.push_subscription.id,
-             "plan_id": world.plan.id, "visit_id": world.visit.id, "passkey_id": world.passkey.id}
+             "plan_id": world.plan.id, "visit_id": world.visit.id, "passkey_id": world.passkey.id,
+             "proposal_id": world.proposal.id, "assembly_id": world.assembly.id, "motion_id": world.motion.id,
+             "request_id": world.grant_request.id}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 
@@ -225,7 +258,7 @@ def call(client, app, world, endpoint: str, method: str):
     """The route, asked the way its page or the PWA would, with what a real request sends."""
     url = build_url(app, endpoint, world)
     if url.startswith("/api/"):
-        payload = {**JSON, "code": world.token, "to_member_id": world.alice.id}
+        payload = {**JSON, "code": world.token, "to_member_id": world.alice.id, "member_id": world.alice.id}
         return client.open(url, method=method, json=payload if method != "GET" else None)
     data = {**FORM, "code": world.token, "to_member_id": str(world.alice.id)}
     return client.open(url, method=method, data=data if method != "GET" else None)
@@ -233,9 +266,9 @@ def call(client, app, world, endpoint: str, method: str):
 
 def test_every_route_naming_an_object_is_classified():
     """A new route with an id or a token in its URL must say who may use it."""
-    unclassified = NAMING_AN_OBJECT - PUBLIC - set(PARTY_ROUTES) - set(ANY_MEMBER)
+    unclassified = NAMING_AN_OBJECT - PUBLIC - set(PARTY_ROUTES) - set(ANY_MEMBER) - COORDINATOR_ROUTES
     assert not unclassified
-    assert set(PARTY_ROUTES) | set(ANY_MEMBER) | PUBLIC <= set(ROUTES)  # and no stale entries
+    assert set(PARTY_ROUTES) | set(ANY_MEMBER) | PUBLIC | COORDINATOR_ROUTES <= set(ROUTES)  # no stale entries
 
 
 def asks_to_log_in(response) -> bool:
@@ -280,5 +313,24 @@ def test_someone_else_is_refused_and_nothing_changes(app, session, world, actor,
 def test_the_rightful_party_passes_the_same_route(app, world, endpoint, method):
     client = logged_in(app, getattr(world, PARTY_ROUTES[endpoint, method]))
     response = call(client, app, world, endpoint, method)
+    assert response.status_code not in (401, 403, 404), response.get_data(as_text=True)[:300]
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("endpoint, method", sorted(COORDINATOR_ROUTES))
+def test_a_member_is_refused_what_only_coordinators_do_and_nothing_changes(app, session, world, endpoint, method):
+    client = logged_in(app, world.carol)
+    before = database_state(session)
+
+    response = call(client, app, world, endpoint, method)
+
+    assert response.status_code == 403, (response.status_code, response.get_data(as_text=True)[:300])
+    assert database_state(session) == before
+
+
+@pytest.mark.parametrize("actor", ["cora", "dave"])
+@pytest.mark.parametrize("endpoint, method", sorted(COORDINATOR_ROUTES))
+def test_a_coordinator_of_any_centre_passes_the_co_ops_routes(app, world, actor, endpoint, method):
+    response = call(logged_in(app, getattr(world, actor)), app, world, endpoint, method)
     assert response.status_code not in (401, 403, 404), response.get_data(as_text=True)[:300]
     assert response.status_code < 500

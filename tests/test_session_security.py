@@ -198,7 +198,9 @@ def unsafe_url(app, session, world, endpoint: str) -> str:  # noqa: F811 (world 
              "message_id": world.message.id, "notification_id": world.notification_id,
              "subscription_id": world.push_subscription.id, "plan_id": world.plan.id,
              "visit_id": world.visit.id, "passkey_id": world.passkey.id,
-             "neighbourhood_id": centre_rules.neighbourhood_list(session, world.alice.centre_id)[0].id}
+             "neighbourhood_id": centre_rules.neighbourhood_list(session, world.alice.centre_id)[0].id,
+             "proposal_id": world.proposal.id, "assembly_id": world.assembly.id, "motion_id": world.motion.id,
+             "request_id": world.grant_request.id, "seat_id": 1}
     with app.test_request_context():
         return url_for(endpoint, **{name: known[name] for name in rule.arguments})
 

@@ -24,6 +24,8 @@ from carebank.core.database import clock_at, utcnow
 from carebank.core.policy import Policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
+from carebank.governance import assemblies, pool, proposals, register, voice
+from carebank.governance.models import MemberClass, ProposalKind, Tally
 from carebank.ledger import services as ledger
 from carebank.ledger.models import Transaction
 from carebank.members import on_behalf
@@ -169,12 +171,38 @@ HINTS = {
 GIFTS = (("minsu", "youngja", 60, "할머니, 건강하세요", (29, 19, 30)),)
 DONATIONS = (("sarah", 60, "For neighbours who cannot give back", (12, 20, 10)),
              ("james", 30, "동네를 위해", (15, 17, 45)))
-GRANTS = (("youngja", 60, "병원 동행이 더 필요하실 때 쓰세요", (10, 11, 0)),)
+# recipient, minutes, reason, the kind of care it pays for (members see only the kind), when.
+GRANTS = (("youngja", 60, "병원 동행이 더 필요하실 때 쓰세요", "escort", (10, 11, 0)),)
 # When members joined (days ago), the coordinator first; the resident was registered later.
 JOINED_DAYS_AGO = 38
 RESIDENT_REGISTERED = (21, 14, 10)
 # The hours posts are written at, in turn (morning, after lunch, evening).
 POST_HOURS = ((9, 40), (14, 15), (20, 5), (10, 30), (16, 50), (19, 20), (11, 10), (21, 0))
+
+
+# The co-op's register: each member's class, set by the centre when they joined.
+CLASSES = {
+    "youngja": MemberClass.CARE_RECEIVER, "soonja": MemberClass.CARE_RECEIVER,
+    "boksun": MemberClass.CARE_RECEIVER, "margaret": MemberClass.CARE_RECEIVER,
+    "minsu": MemberClass.CARER, "haeun": MemberClass.CARER, "seojun": MemberClass.CARER,
+    "jeongho": MemberClass.VOLUNTEER, "sarah": MemberClass.VOLUNTEER, "james": MemberClass.VOLUNTEER,
+    "daniel": MemberClass.SUPPORTER, "migyeong": MemberClass.STAFF,
+}
+# The board: a care receiver, a carer and the coordinator.
+BOARD = ("youngja", "minsu", "migyeong")
+# A ballot of all members, open now: author, title, text, opened and closing (days ago/ahead),
+# and the votes so far (member, answer position).
+OPEN_BALLOT = ("soonja", "목요일 이야기 모임을 경로당에서 열까요?",
+               "센터 2층이 좁아서, 다음 달부터 삼청동 경로당 1층에서 모이면 어떨까 해요. "
+               "경로당은 엘리베이터가 없지만 1층이라 괜찮아요.", 2, 5,
+               (("youngja", 0), ("boksun", 0), ("sarah", 1)))
+# An advisory poll that closed last week, with its outcome.
+CLOSED_POLL = ("migyeong", "센터 문 여는 시간, 언제가 좋으세요?", "의견을 듣고 이사회에서 정해요.",
+               ("평일 오전 9시", "평일 오전 10시", "토요일 오전에도 열기"), 12, 5,
+               (("youngja", 0), ("soonja", 2), ("minsu", 2), ("sarah", 1), ("james", 2), ("margaret", 2)),
+               "토요일 오전 10시~12시에도 열기로 했어요 (1월부터, 석 달 해 보고 다시 살펴봐요).")
+ASSEMBLY = ("2027년 정기총회", 24, "종로 나눔돌봄센터 2층",
+            "1. 2026년 활동과 시간 기금 보고\n2. 2027년 계획과 예산\n3. 정관 개정: 코디네이터가 혼자 지원할 수 있는 시간\n4. 이사 선출")
 
 
 class DemoNotEmpty(Exception):
@@ -192,10 +220,12 @@ def load_demo(session: Session, now: datetime | None = None, policy: Policy | No
         _create_centres(session)
     members = _create_members(session, now)
     resident = _centre_work(session, members, now)
+    _register(session, members, resident, now)
     created = _create_posts(session, members, policy, now)
     _resident_need(session, members, resident, policy, now)
     agreed = _agree(session, members, created, now)
     _history(session, members, agreed, policy, now)
+    _co_op(session, members, now)
     return _summary(session, members)
 
 
@@ -262,6 +292,50 @@ def _resident_need(session: Session, members: dict[str, Member], resident: Membe
         exchange = exchanges.respond(session, carer, need.id, "수요일 오전에 같이 가요.")
     with _when(session, _at(now, (1, 9, 30))):
         on_behalf.accept_for(session, coordinator, resident, exchange.id)
+
+
+def _register(session: Session, members: dict[str, Member], resident: Member, now: datetime) -> None:
+    """The centre set each of its members' class in the co-op's register (부암동's centre has
+    not yet: their class shows as not set); three hold board seats."""
+    coordinator = members[COORDINATOR]
+    with _when(session, _at(now, (JOINED_DAYS_AGO - 3, 16, 0))):
+        for key, member_class in CLASSES.items():
+            if members[key].centre_id == coordinator.centre_id:
+                register.set_entry(session, coordinator, members[key].id, member_class=member_class)
+        register.set_entry(session, coordinator, resident.id, member_class=MemberClass.CARE_RECEIVER)
+        for key in BOARD:
+            voice.add_seat(session, coordinator, members[key].id, "board", utcnow().date())
+
+
+def _co_op(session: Session, members: dict[str, Member], now: datetime) -> None:
+    """The co-op between meetings: a closed advisory poll with its outcome, a ballot open now,
+    and the general assembly called for next month."""
+    author, title, text, options, opened, closed, votes, outcome = CLOSED_POLL
+    with _when(session, _at(now, (opened, 10, 0))):
+        poll = proposals.create_proposal(
+            session, members[author], title=title, body=text, options=list(options),
+            closes_at=_at(now, (closed, 18, 0)), secret=False, kind=ProposalKind.ADVISORY,
+            tally=Tally.ONE_MEMBER_ONE_VOTE)
+    _vote(session, members, poll, votes, now, opened - 1)
+    with _when(session, _at(now, (closed - 1, 10, 30))):
+        proposals.record_outcome(session, members[COORDINATOR], poll.id, outcome)
+    author, title, text, opened, closing, votes = OPEN_BALLOT
+    with _when(session, _at(now, (opened, 9, 50))):
+        ballot = proposals.create_proposal(
+            session, members[author], title=title, body=text, options=None,
+            closes_at=now + timedelta(days=closing), secret=False, kind=ProposalKind.MEMBER)
+    _vote(session, members, ballot, votes, now, opened - 1)
+    title, days_ahead, place, agenda = ASSEMBLY
+    with _when(session, _at(now, (1, 11, 0))):
+        assemblies.call_assembly(session, members[COORDINATOR], title=title,
+                                 held_at=_at(now, (0, 14, 0)) + timedelta(days=days_ahead),
+                                 place=place, agenda=agenda)
+
+
+def _vote(session, members, proposal, votes, now, days_ago: int) -> None:
+    for n, (key, position) in enumerate(votes):
+        with _when(session, _at(now, (days_ago, 9 + n, 15))):
+            proposals.cast_vote(session, members[key], proposal.id, proposal.options[position].id)
 
 
 def _create_members(session: Session, now: datetime) -> dict[str, Member]:
@@ -369,8 +443,9 @@ def _moves(session, members, policy, now) -> list[tuple[datetime, Callable]]:
                 session, members[s], members[r].id, m, memo, policy)) for s, r, m, memo, when in GIFTS]
     moves += [(when, lambda _m, d=d, m=m, memo=memo: ledger.donate_to_pool(
                 session, members[d], m, memo, policy)) for d, m, memo, when in DONATIONS]
-    moves += [(when, lambda _m, r=r, m=m, memo=memo: ledger.grant_from_pool(
-                session, members[COORDINATOR], members[r].id, m, memo, policy)) for r, m, memo, when in GRANTS]
+    moves += [(when, lambda _m, r=r, m=m, memo=memo, need=need: pool.grant(
+                session, members[COORDINATOR], members[r].id, m, memo, need, policy))
+              for r, m, memo, need, when in GRANTS]
     return [(_at(now, when), write) for when, write in moves]
 
 

@@ -15,6 +15,7 @@ from carebank.core.errors import ValidationFailed
 from carebank.governance.models import Bylaw
 
 GRANT_DECIDERS = ("board", "members")
+CHOICE_WORDS = {"board": _l("A ballot of the board"), "members": _l("A ballot of all members")}
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ def current(session: Session) -> dict[str, str]:
     values = {key: rule.default for key, rule in RULES.items()}
     values.update(dict(session.execute(sa.select(Bylaw.key, Bylaw.value)).all()))
     return values
+
+
+def shown(key: str, stored: str) -> str:
+    """A bylaw's value as the bylaws page says it (minutes are formatted by the page)."""
+    return str(CHOICE_WORDS.get(stored, stored)) if RULES[key].kind == "choice" else stored
 
 
 def value(session: Session, key: str) -> str:

@@ -358,6 +358,9 @@ class PoolGrantRecord(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+BOARD = "board"  # the body of a seat on the board (other bodies are committees)
+
+
 class BoardSeat(Base):
     """A seat on the board or a committee, held from one day to another (for the report)."""
 
@@ -365,7 +368,7 @@ class BoardSeat(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
-    body: Mapped[str] = mapped_column(sa.String(80), default="board")  # "board" or a committee
+    body: Mapped[str] = mapped_column(sa.String(80), default=BOARD)  # BOARD or a committee's name
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ends_on: Mapped[date | None] = mapped_column(sa.Date)
 

@@ -9,6 +9,7 @@ from carebank.api import serialize as out
 from carebank.api.handler import body, created, login_required, text
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
+from carebank.governance import pool as governed_pool
 from carebank.ledger import services as ledger
 
 
@@ -44,8 +45,10 @@ def donate():
 @login_required
 def grant():
     data = body()
-    transaction = ledger.grant_from_pool(db.session, current_user, data.get("to_member_id"), data.get("minutes"),
-                                         text(data, "memo"), current_policy())
+    # Through governance's pool service, which builds on the ledger and sends a grant above the
+    # bylaw's limit to a ballot; the ledger's services never import governance.
+    transaction = governed_pool.grant(db.session, current_user, data.get("to_member_id"), data.get("minutes"),
+                                      text(data, "memo"), text(data, "need"), current_policy())
     return created({"transaction": out.transaction(transaction)})
 
 

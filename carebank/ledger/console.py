@@ -27,13 +27,14 @@ def grant():
         saved = save_grant(form)
         if saved.ok:
             return redirect(url_for(".member_detail", member_id=form.to_member_id.data))
-        return _grant_page(form, saved.error.status)
+        # Above the bylaw's limit: the page offers to put the grant to a ballot (governance).
+        return _grant_page(form, saved.error.status, needs_ballot=saved.error.code == "grant_needs_ballot")
     return _grant_page(form, 400 if form.is_submitted() else 200)
 
 
-def _grant_page(form: ConsoleGrantForm, status: int):
+def _grant_page(form: ConsoleGrantForm, status: int, needs_ballot: bool = False):
     return render_template(
-        "console/ledger/grant.html", form=form,
+        "console/ledger/grant.html", form=form, needs_ballot=needs_ballot,
         recipient=ledger.grant_recipient(db.session, current_user, form.to_member_id.data),
         pool=ledger.pool_account(db.session).balance_minutes,
     ), status

@@ -7,13 +7,15 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from carebank.core.converters import MAX_ID
 from carebank.members.forms import NOTE_MAX_LENGTH, member_number_field
-from carebank.web.forms import DurationMixin
+from carebank.posts.categories import CATEGORIES
+from carebank.web.forms import DurationMixin, options
 
 
 class GiftForm(DurationMixin, FlaskForm):
@@ -29,11 +31,19 @@ class DonateForm(DurationMixin, FlaskForm):
     memo = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
 
 
+def need_field() -> SelectField:
+    """The kind of care a grant pays for: members see it on the pool's page, never the name."""
+    return SelectField(_l("Kind of need"), default="", validators=[Optional()],
+                       choices=options([("", _l("Not said")), *CATEGORIES.items()]),
+                       description=_l("Members see the kind of need and the time, never the name."))
+
+
 class GrantForm(GiftForm):
     """A coordinator grants time from the community pool, saying why (shown in the member's
     history and the audit log)."""
 
     memo = StringField(_l("Reason"), validators=[Length(max=200)])
+    need = need_field()
     send = None  # a grant has no look-up step
 
 
@@ -45,6 +55,7 @@ class ConsoleGrantForm(DurationMixin, FlaskForm):
     to_member_id = member_number_field()
     memo = StringField(_l("Reason"), validators=[Optional(), Length(max=NOTE_MAX_LENGTH)],
                        description=_l("Required. The member sees it in their history."))
+    need = need_field()
 
 
 class ReverseForm(FlaskForm):

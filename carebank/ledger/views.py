@@ -14,6 +14,7 @@ from carebank.core.extensions import db
 from carebank.core.i18n import format_minutes
 from carebank.core.paging import requested_page
 from carebank.core.policy import current_policy
+from carebank.governance import pool as governed_pool
 from carebank.ledger import services as ledger
 from carebank.ledger.forms import DonateForm, GiftForm, GrantForm
 from carebank.ledger.labels import KIND_WORDS
@@ -120,9 +121,11 @@ def grant():
 def save_grant(form) -> Outcome:
     """Grant a grant form's time from the pool and say so; a refusal is shown on the form.
     The pool page and the console's grant page share it."""
+    # Through governance's pool service, which builds on the ledger and sends a grant above the
+    # bylaw's limit to a ballot; the ledger's services never import governance.
     with saving_transfer(form) as saved:
-        ledger.grant_from_pool(db.session, current_user, form.to_member_id.data,
-                               form.total_minutes, form.memo.data, current_policy())
+        governed_pool.grant(db.session, current_user, form.to_member_id.data, form.total_minutes,
+                            form.memo.data, form.need.data, current_policy())
     if saved.ok:
         recipient = ledger.grant_recipient(db.session, current_user, form.to_member_id.data)
         flash(_("You granted %(minutes)s from the community pool to %(name)s.",

@@ -70,6 +70,17 @@ KINDS = {
                               _l("No check-in yet for the visit of %(when)s: %(carer)s to %(name)s (“%(title)s”).")),
     "visit_not_ended": Kind(_l("A visit has not ended"),
                             _l("%(carer)s checked in at %(name)s's for the visit of %(when)s and has not checked out. Please call to check all is well.")),
+    # Governance: the general assembly's notice (carebank/governance/assemblies.py).
+    "assembly_called": Kind(_l("A general assembly is called"),
+                            _l("“%(title)s”: %(when)s, %(place)s. Please come in person and bring your member card.")),
+    # Governance: the quarter's voice report is out (carebank/governance/voice.py).
+    "voice_report_published": Kind(_l("Who had a say this quarter"),
+                                   _l("The voice report for %(quarter)s is out: who took part in the co-op's decisions, by member class.")),
+    # Governance: proposals and ballots between meetings (carebank/governance/proposals.py).
+    "proposal_opened": Kind(_l("A new question for the members"),
+                            _l("“%(title)s”: have your say and vote by %(when)s.")),
+    "proposal_closing": Kind(_l("A vote closes soon"),
+                             _l("“%(title)s” closes at %(when)s and you have not voted yet.")),
 }
 
 

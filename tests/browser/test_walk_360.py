@@ -75,6 +75,8 @@ def _member_words() -> list[str]:
     texts = [*demo_data.CENTRES, demo_data.RESIDENT, demo_data.RESIDENT_NEED]
     texts += [*demo_data.MEMBERS.values(), *demo_data.POSTS.values(), *demo_data.MESSAGES]
     texts += [*demo_data.ACCEPTED, *demo_data.PROPOSED, *demo_data.GIFTS, *demo_data.DONATIONS, *demo_data.GRANTS]
+    texts += [demo_data.OPEN_BALLOT, demo_data.CLOSED_POLL, *demo_data.CLOSED_POLL[3], demo_data.ASSEMBLY,
+              *demo_data.ASSEMBLY[3].split("\n")]
     flat = []
     for item in texts:
         flat.extend(str(part) for part in (item if isinstance(item, tuple) else (item,)) if isinstance(part, str))
@@ -120,7 +122,7 @@ def _links(tab, selector: str, base: str, on: str | None = None) -> list[str]:
         parts = urlsplit(href)
         if parts.netloc == urlsplit(base).netloc and not parts.path.startswith(("/static", "/api")):
             path = parts.path + (f"?{parts.query}" if parts.query else "")
-            if path not in found and "csv" not in path:
+            if path not in found and "csv" not in path and not path.endswith(".pdf"):
                 found.append(path)
     return found
 
@@ -186,13 +188,18 @@ def test_member_pages_read_on_a_360_px_phone(browser, live_server, neighbourhood
         nav = _links(walk.tab, ".mainnav a, header.topbar a, .footer a", live_server, on="/")
         for path in nav:
             walk.check(path)
+        # The co-op: its proposals, the assembly's notice, the pool's grants, the voice report.
+        for path in _links(walk.tab, "main a", live_server, on="/governance/"):
+            walk.check(path)
         walk.check("/ledger/", shows="main table.ledger tbody tr")
         for path in _links(walk.tab, "main .actions a", live_server, on="/ledger/"):  # gift, donate, statement
             walk.check(path)
         walk.check(f"/statement?month={neighbourhood['month']}", shows="main table.ledger tbody tr")
     finally:
         walk.tab.context.close()
-    assert {"/ledger/", "/ledger/gift", "/statement", "/profile", "/notifications/"} <= set(walk.seen), walk.seen
+    assert {"/ledger/", "/ledger/gift", "/statement", "/profile", "/notifications/", "/governance/",
+            "/governance/pool", "/governance/voice"} <= set(walk.seen), walk.seen
+    assert any(path.startswith("/governance/proposals/") for path in walk.seen), walk.seen
     assert not walk.problems, f"pages that do not read on a 360 px phone ({locale}):\n" + _described(walk)
 
 
@@ -205,9 +212,14 @@ def test_console_pages_read_on_a_360_px_phone(browser, live_server, neighbourhoo
         for path in _links(walk.tab, ".console-nav a, main a", live_server, on="/console/"):
             walk.check(path)
         walk.check("/console/reports", shows="main table.report-table tbody tr")
+        # The co-op's side: the register, proposals and the assembly at the door.
+        for listing in ("/console/register", "/console/proposals", "/console/assemblies", "/console/grants"):
+            for path in _links(walk.tab, "main a", live_server, on=listing):
+                walk.check(path)
         walk.check(neighbourhood["member"])
         walk.check(neighbourhood["history"], shows="main table.ledger tbody tr")
     finally:
         walk.tab.context.close()
     assert len(walk.seen) >= 14 and "/console/waiting" in walk.seen, walk.seen
+    assert any(path.startswith("/console/assemblies/") for path in walk.seen), walk.seen
     assert not walk.problems, f"console pages that do not read on a 360 px phone ({locale}):\n" + _described(walk)
