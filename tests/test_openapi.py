@@ -7,6 +7,7 @@ import base64
 import os
 import re
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import jsonschema_rs
@@ -25,6 +26,7 @@ from carebank.core.database import utcnow
 from carebank.core.extensions import limiter
 from carebank.core.policy import Policy
 from carebank.exchanges.models import Exchange
+from carebank.governance import pool
 from carebank.members import resets
 from carebank.members.models import Role
 
@@ -136,6 +138,9 @@ class Contract:
         if "content" not in documented:
             assert not response.get_data()
             return None
+        if "application/json" not in documented["content"]:  # a file, e.g. the minutes' PDF
+            assert response.mimetype in documented["content"], (method, path, status, response.mimetype)
+            return response.get_data()
         assert response.mimetype == "application/json"
         schema = {**documented["content"]["application/json"]["schema"], "components": self.spec["components"]}
         validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
@@ -156,7 +161,21 @@ def people(app, make_member):
             logged_in(app, make_member("Stranger")))
 
 
-def test_a_journey_through_the_api_answers_as_documented(app, client, session, policy, people, contract):
+@pytest.fixture
+def governed(session, policy, make_member):
+    """For the governance steps: six members to come to the assembly and one who gives a
+    proxy, and a budget ballot (a treasurer's grant request put on it) open for a week."""
+    hall = [make_member(f"Member at the assembly {n}") for n in range(6)]
+    absent = make_member("Away on the day")
+    treasurer = make_member("Treasurer", role=Role.COORDINATOR)
+    request = pool.request_grant(session, treasurer, make_member("Elder").id, 700, "Long illness", "meals", policy)
+    budget = pool.open_budget(session, treasurer, 1000, utcnow() + timedelta(days=7), [request.id])
+    session.commit()
+    return SimpleNamespace(hall=[m.id for m in hall], absent=absent.id, budget=budget.id,
+                           budget_options=[o.id for o in budget.options])
+
+
+def test_a_journey_through_the_api_answers_as_documented(app, client, session, policy, people, contract, governed):
     provider, coordinator, stranger = people
     ok = contract.check
     me = visit_and_sign_up(client, ok)
@@ -169,6 +188,9 @@ def test_a_journey_through_the_api_answers_as_documented(app, client, session, p
     write_to_each_other(client, provider, stranger, ok, exchange["id"])
     hear_about_it(client, ok)
     turn_on_push(client, stranger, ok)
+    proposed = propose_and_vote(client, provider, ok)
+    hold_an_assembly(client, coordinator, ok, governed)
+    govern_the_pool(client, provider, coordinator, ok, governed, me["id"], proposed)
     limited_logins(app, ok)
     reset_a_password(client, session, ok)
     assert contract.seen == spec_operations(contract.spec)  # every operation was checked
@@ -363,3 +385,122 @@ def turn_on_push(client, stranger, ok) -> None:
 
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def propose_and_vote(client, provider, ok) -> dict:
+    """A member's proposal (voted, changed, discussed), a secret ballot with its receipt, and a
+    per-class advisory poll; they close in two days."""
+    closes = (utcnow() + timedelta(days=2)).isoformat()
+    tea = {"title": "Tea on Fridays", "body": "At the centre, 3 pm.", "closes_at": closes, "kind": "member",
+           "options": ["Fridays", "Saturdays"]}
+    ok(client.post(f"{API}/proposals", json={**tea, "title": " "}), 400)
+    ok(client.post(f"{API}/proposals", json={**tea, "kind": "board"}), 403)  # the board: coordinators only
+    proposal = ok(client.post(f"{API}/proposals", json=tea), 201)["proposal"]
+    first, second = (option["id"] for option in proposal["options"])
+    votes = f"{API}/proposals/{proposal['id']}/votes"
+    ok(provider.post(votes, json={"option": 2147483646}), 400)
+    assert not ok(provider.post(votes, json={"option": first}), 201)["vote"]["replaced"]
+    assert ok(provider.post(votes, json={"option": second}), 200)["vote"]["replaced"]
+    thread = f"{API}/proposals/{proposal['id']}/messages"
+    ok(provider.post(thread, json={"body": "Fridays are busy at the centre"}), 201)
+    ok(provider.post(thread, json={"body": " "}), 400)
+    ok(client.get(thread), 200)
+    assert ok(provider.get(f"{API}/proposals/{proposal['id']}"), 200)["proposal"]["my_vote"] == second
+    ok(client.get(f"{API}/proposals/2147483646"), 404)
+    ok(client.post(f"{API}/proposals/{proposal['id']}/receipt", json={"receipt": "AAAA-BBBB-CCCC-DDDD"}), 409)
+
+    secret = ok(client.post(f"{API}/proposals", json={**tea, "title": "A new chair", "secret": True}), 201)["proposal"]
+    yes, no = (option["id"] for option in secret["options"])
+    votes = f"{API}/proposals/{secret['id']}/votes"
+    receipt = ok(provider.post(votes, json={"option": yes}), 201)["receipt"]
+    ok(provider.post(votes, json={"option": no}), 409)  # a second vote needs the receipt
+    ok(provider.post(votes, json={"option": no, "receipt": receipt}), 200)
+    check = f"{API}/proposals/{secret['id']}/receipt"
+    assert ok(provider.post(check, json={"receipt": receipt}), 200) == {"counted": True, "option": None}
+
+    poll = ok(client.post(f"{API}/proposals", json={**tea, "title": "Longer hours?", "kind": "advisory",
+                                                    "tally": "per_class"}), 201)["proposal"]
+    ok(provider.post(f"{API}/proposals/{poll['id']}/votes", json={"option": poll["options"][0]["id"]}), 201)
+    assert ok(client.get(f"{API}/proposals"), 200)["open"]
+    return {"open": proposal["id"], "secret": secret["id"], "poll": poll["id"], "receipt": receipt}
+
+
+def hold_an_assembly(client, coordinator, ok, governed) -> None:
+    """The coordinator calls an assembly, keeps the register at the door, counts a motion and,
+    after the meeting, closes it and seals its minutes."""
+    held_at = utcnow() + timedelta(hours=2)
+    notice = {"title": "Regular assembly", "held_at": held_at.isoformat(), "place": "Community hall",
+              "agenda": "The 2026 accounts"}
+    ok(client.post(f"{API}/assemblies", json=notice), 403)
+    ok(coordinator.post(f"{API}/assemblies", json={**notice, "held_at": "2020-01-01T10:00:00+09:00"}), 400)
+    assembly = ok(coordinator.post(f"{API}/assemblies", json=notice), 201)["assembly"]
+    url = f"{API}/assemblies/{assembly['id']}"
+    ok(client.get(url), 403)
+    ok(coordinator.get(f"{API}/assemblies/2147483646"), 404)
+    chair, teller, other_teller, *signers = governed.hall
+    for member_id in governed.hall:
+        ok(coordinator.post(f"{url}/attendance", json={"member_id": member_id}), 201)
+    ok(coordinator.post(f"{url}/attendance", json={"member_id": chair}), 409)  # already present
+    proxy = {"member_id": chair, "proxy_for_member_id": governed.absent, "proof": "Signed proxy form no. 1"}
+    ok(coordinator.post(f"{url}/attendance", json={**proxy, "proof": " "}), 400)
+    assert ok(coordinator.post(f"{url}/attendance", json=proxy), 201)["proxies"] == 1
+    ok(coordinator.post(f"{url}/attendance", json={"card": "https://example.org/c/unknown-card"}), 400)
+    ok(coordinator.post(f"{url}/attendance", json={"card": "2147483646", "pin": "1234"}), 404)  # no such card
+    ok(coordinator.post(f"{url}/motions", json={"title": ""}), 400)
+    motion = ok(coordinator.post(f"{url}/motions", json={"title": "Adopt the 2026 accounts"}), 201)["motion"]
+    tally = f"{API}/motions/{motion['id']}/tally"
+    ok(coordinator.post(tally, json={"for": 5, "against": 1, "abstain": 1}), 409)  # no tellers yet
+    officers = {"chair_id": chair, "teller_ids": [teller, other_teller], "signer_ids": signers}
+    ok(coordinator.post(f"{url}/officers", json={**officers, "teller_ids": [teller]}), 400)
+    assert ok(coordinator.post(f"{url}/officers", json=officers), 200)["signer_ids"] == signers
+    ok(coordinator.post(tally, json={"for": 50, "against": 1, "abstain": 1}), 400)  # more than are here
+    ok(client.post(tally, json={"for": 5, "against": 1, "abstain": 1}), 403)
+    ok(coordinator.post(tally, json={"for": 5, "against": 1, "abstain": 1}), 200)
+    ok(coordinator.post(tally, json={"for": 5, "against": 1, "abstain": 1}), 409)  # final
+    assert ok(coordinator.get(url), 200)["motions"][0]["votes_for"] == 5
+    ok(coordinator.post(f"{url}/close"), 409)  # not yet held
+    assert ok(coordinator.get(f"{url}/minutes.pdf"), 200).startswith(b"%PDF")  # the draft
+    with time_machine.travel(held_at + timedelta(hours=1), tick=True):
+        assert ok(coordinator.post(f"{url}/close"), 200)["assembly"]["minutes_sha256"]
+        ok(coordinator.post(f"{url}/close"), 409)
+        ok(coordinator.post(f"{url}/attendance", json={"member_id": governed.absent}), 409)
+        assert ok(coordinator.get(f"{url}/minutes.pdf"), 200).startswith(b"%PDF")
+        ok(client.get(f"{url}/minutes.pdf"), 403)
+
+
+def govern_the_pool(client, provider, coordinator, ok, governed, me_id: int, proposed: dict) -> None:
+    """Grants with their need, a grant above the coordinator's limit put to a ballot and
+    decided after it closes, a budget ballot's picks, the pool's grants and the voice report;
+    and the proposals again once closed, with their results."""
+    grant = {"to_member_id": me_id, "minutes": 10, "memo": "Bus fare", "need": "escort"}
+    ok(coordinator.post(f"{API}/grants", json={**grant, "need": "spaceships"}), 400)
+    assert ok(coordinator.post(f"{API}/grants", json={**grant, "minutes": 700}), 409)["error"]["code"] == \
+        "grant_needs_ballot"
+    ok(coordinator.post(f"{API}/grants", json=grant), 201)
+    asked = {**grant, "minutes": 700, "memo": "A long illness", "need": "meals"}
+    ok(client.post(f"{API}/governance/grant-requests", json=asked), 403)
+    ok(coordinator.post(f"{API}/governance/grant-requests", json={**asked, "need": None}), 400)
+    request = ok(coordinator.post(f"{API}/governance/grant-requests", json=asked), 201)["grant_request"]
+    decision = f"{API}/governance/grant-requests/{request['id']}/decision"
+    ok(coordinator.post(decision), 409)  # the ballot is still open
+    ok(client.post(decision), 403)
+    ok(coordinator.post(f"{API}/governance/grant-requests/2147483646/decision"), 404)
+    allocation = f"{API}/governance/budgets/{governed.budget}/allocation"
+    ok(provider.post(allocation, json={"option_ids": [2147483646]}), 400)
+    assert ok(provider.post(allocation, json={"option_ids": governed.budget_options}), 200)["option_ids"] == \
+        governed.budget_options
+    ok(provider.post(f"{API}/governance/budgets/2147483646/allocation", json={"option_ids": []}), 404)
+    assert ok(client.get(f"{API}/governance/pool-grants"), 200)["grants"]
+    ok(client.get(f"{API}/governance/voice-report"), 200)
+    ok(client.get(f"{API}/governance/voice-report?quarter=2026-Q3"), 200)
+    ok(client.get(f"{API}/governance/voice-report?quarter=soon"), 400)
+    with time_machine.travel(utcnow() + timedelta(days=8), tick=True):
+        assert ok(coordinator.post(decision), 200)["grant_request"]["status"] == "refused"  # no one voted yes
+        ok(coordinator.post(decision), 409)
+        ok(provider.post(allocation, json={"option_ids": []}), 409)  # closed
+        assert ok(client.get(f"{API}/proposals"), 200)["closed"]
+        for name in ("open", "secret", "poll"):
+            assert ok(client.get(f"{API}/proposals/{proposed[name]}"), 200)["proposal"]["results"]
+        check = f"{API}/proposals/{proposed['secret']}/receipt"
+        assert ok(provider.post(check, json={"receipt": proposed["receipt"]}), 200)["option"]
+        ok(provider.post(f"{API}/proposals/{proposed['open']}/messages", json={"body": "Too late"}), 409)

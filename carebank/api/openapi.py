@@ -17,6 +17,8 @@ from carebank.core.converters import MAX_ID
 from carebank.core.policy import Policy, current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import ExchangeStatus
+from carebank.governance import assemblies, bylaws, pool, proposals, voice
+from carebank.governance.models import AttendanceMethod, GrantRequestStatus, MemberClass, Tally
 from carebank.ledger import services as ledger
 from carebank.ledger.models import TransactionKind
 from carebank.members import services as members
@@ -213,6 +215,9 @@ def request_schemas(policy: Policy) -> dict:
         "Grant": request_shape({
             "to_member_id": member_id, "minutes": minutes(policy.max_minutes),
             "memo": text(ledger.MEMO_MAX_LENGTH, pattern=NOT_BLANK, description="The reason, shown to the member."),
+            "need": nullable({"type": "string", "enum": ["", *CATEGORIES],
+                              "description": "The kind of care it pays for (a post category), shown on the "
+                                             "members' pool page without the name; empty or absent: none."}),
         }, ["to_member_id", "minutes", "memo"]),
     }
 
@@ -255,7 +260,8 @@ def error_response(status: str) -> dict:
 
 def components(policy: Policy) -> dict:
     return {
-        "schemas": {**answer_schemas(policy), **request_schemas(policy), **visit_schemas(policy)},
+        "schemas": {**answer_schemas(policy), **request_schemas(policy), **visit_schemas(policy),
+                    **governance_schemas(policy)},
         "responses": {status: error_response(status) for status in ERRORS},
         "securitySchemes": {
             "session": {"type": "apiKey", "in": "cookie", "name": "session",
@@ -540,7 +546,10 @@ def ledger_paths() -> dict:
         "/grants": {
             "post": op("A coordinator grants pool minutes to a member of their centre",
                        {201: one("transaction", "Transaction", "Granted.")}, "400 401 403 404 409",
-                       security=MEMBER_CSRF, body=json_body("Grant")),
+                       security=MEMBER_CSRF, body=json_body("Grant"),
+                       description="Up to the bylaw grant_coordinator_limit (600 minutes by default) alone; "
+                                   "above it nothing moves and the answer is 409 grant_needs_ballot: put it "
+                                   "to a ballot with POST /api/v1/governance/grant-requests."),
         },
         "/pool": {
             "get": op("The community pool's balance", {200: ok("The balance.", {
@@ -644,10 +653,299 @@ def visit_paths() -> dict:
     }
 
 
+# --- governance: proposals, assemblies, the pool's grants, the voice report ---------------------
+
+DATE = {"type": "string", "format": "date"}
+COUNT = {"type": "integer", "minimum": 0}
+SHARE = {"type": "number", "minimum": 0}
+CATEGORY = {"type": "string", "enum": list(CATEGORIES)}
+MEMBER_CLASS = nullable({**enum_of(MemberClass), "description": "null: the member's class is not set."})
+GROUPS = proposals.RECEIPT_LENGTH // 4
+RECEIPT = text(pattern=f"^[{proposals.RECEIPT_ALPHABET}]{{4}}(-[{proposals.RECEIPT_ALPHABET}]{{4}}){{{GROUPS - 1}}}$",
+               description="Shown once, on the first vote: keep it to change the vote or check it is counted.")
+# The voice report's figures that are shares; the others are counts.
+VOICE_SHARES = {"share", "turnout", "representation_ratio"}
+
+
+def governance_schemas(policy: Policy) -> dict:
+    """Proposals and ballots, assemblies, the pool's grants and the voice report
+    (carebank/governance/api.py), with their limits from the services that enforce them."""
+    votes = {"type": "integer", "minimum": 0, "maximum": assemblies.MAX_VOTES}
+    count_of = shape({"option": ID_SCHEMA, "votes": COUNT})
+    counts = {"type": "array", "items": count_of}
+    option_ids = {"type": "array", "items": ID_SCHEMA, "uniqueItems": True}
+    officer_ids = {"type": "array", "items": ID_SCHEMA, "maxItems": 50}
+    return {
+        "ProposalOption": shape({
+            "id": ID_SCHEMA, "position": COUNT, "label": text(description="In the reader's language."),
+            "abstain": {"type": "boolean", "description": "Counts as taking part, never for or against."}}),
+        "ProposalResults": shape({
+            "counts": counts, "voters": COUNT, "eligible": COUNT, "turnout": SHARE,
+            "through_centre": {**COUNT, "description": "Votes the centre recorded for members without a phone."},
+            "by_class": {"type": "array", "description": "Per-class advisory polls only: each class's votes "
+                                                         "(on a secret ballot a small class is withheld).",
+                         "items": shape({"member_class": MEMBER_CLASS, "voters": COUNT,
+                                         "withheld": {"type": "boolean"}, "counts": counts})},
+            "weighted": {"type": "array", "items": shape({"option": ID_SCHEMA, "share": SHARE}),
+                         "description": "Each option's share with every class weighing the same."},
+        }),
+        "Proposal": shape({
+            "id": ID_SCHEMA, "title": text(proposals.TITLE_MAX_LENGTH),
+            "body": text(proposals.BODY_TEXT_MAX_LENGTH),
+            "kind": {"type": "string", "enum": [kind.value for kind in proposals.KINDS]},
+            "tally": enum_of(Tally), "secret": {"type": "boolean"}, "advisory_label": nullable(text()),
+            "author": ref("Member"), "record_date": {**DATE, "description": "Who may vote: the register that day."},
+            "created_at": DATE_TIME, "closes_at": DATE_TIME, "closed": {"type": "boolean"},
+            "options": {"type": "array", "items": ref("ProposalOption")},
+            "may_vote": {"type": "boolean"}, "voted": {"type": "boolean"},
+            "my_vote": nullable({**ID_SCHEMA, "description": "The option chosen; null on a secret ballot."}),
+            "outcome": nullable(text(proposals.OUTCOME_MAX_LENGTH)), "review_on": nullable(DATE),
+            "results": nullable({**ref("ProposalResults"), "description": "null until it closes, for everyone."}),
+        }),
+        "ProposalMessage": shape({"id": ID_SCHEMA, "author": ref("Member"),
+                                  "body": text(BODY_MAX_LENGTH, minLength=1), "created_at": DATE_TIME}),
+        "Assembly": shape({
+            "id": ID_SCHEMA, "title": text(assemblies.TITLE_MAX_LENGTH), "held_at": DATE_TIME,
+            "place": text(assemblies.PLACE_MAX_LENGTH), "agenda": text(assemblies.AGENDA_MAX_LENGTH),
+            "record_date": {**DATE, "description": "Who may attend and vote: the register that day."},
+            "chair_id": nullable(ID_SCHEMA),
+            "teller_ids": {"type": "array", "items": ID_SCHEMA, "maxItems": assemblies.TELLERS},
+            "closed_at": nullable(DATE_TIME),
+            "minutes_sha256": nullable(text(pattern="^[0-9a-f]{64}$", description="The sealed minutes' SHA-256.")),
+        }),
+        "Motion": shape({
+            "id": ID_SCHEMA, "assembly_id": ID_SCHEMA, "position": {"type": "integer", "minimum": 1},
+            "title": text(assemblies.TITLE_MAX_LENGTH), "special": {"type": "boolean"},
+            "proposal_id": nullable(ID_SCHEMA), "bylaw_key": nullable({"type": "string", "enum": list(bylaws.RULES)}),
+            "bylaw_value": nullable(text(200)), "bylaw_applied": {"type": "boolean"},
+            "votes_for": nullable(votes), "votes_against": nullable(votes), "abstain": nullable(votes),
+            "present": nullable(COUNT), "threshold": nullable({"type": "integer", "minimum": 1}),
+            "quorum_met": nullable({"type": "boolean"}), "passed": nullable({"type": "boolean"}),
+        }),
+        "GrantRequest": shape({
+            "id": ID_SCHEMA, "recipient_id": ID_SCHEMA, "minutes": minutes(policy.max_minutes), "need": CATEGORY,
+            "status": enum_of(GrantRequestStatus), "proposal_id": nullable(ID_SCHEMA),
+            "transaction_id": nullable({**ID_SCHEMA, "description": "The grant, once granted."}),
+        }),
+        "VoiceReport": shape({
+            "period": shape({"quarter": text(pattern=voice.QUARTER.pattern), "start": DATE,
+                             "end": {**DATE, "description": "The last day."}}),
+            "total_members": COUNT, "votes_cast": COUNT,
+            "classes": {"type": "array", "items": shape({
+                "member_class": MEMBER_CLASS,
+                "suppressed": {"type": "boolean", "description": f"Fewer than {voice.SUPPRESS_BELOW} members: "
+                                                                 "no figures (they would point at people)."},
+                **{name: nullable(SHARE if name in VOICE_SHARES else COUNT) for name in voice.FIGURES}})},
+        }),
+        # Requests
+        "NewProposal": request_shape({
+            "title": text(proposals.TITLE_MAX_LENGTH, pattern=NOT_BLANK),
+            "body": nullable(text(proposals.BODY_TEXT_MAX_LENGTH)),
+            "options": nullable({"type": "array", "maxItems": proposals.MAX_OPTIONS,
+                                 "items": text(proposals.OPTION_MAX_LENGTH),
+                                 "description": f"{proposals.MIN_OPTIONS} to {proposals.MAX_OPTIONS} different "
+                                                "answers; none: yes / no / abstain."}),
+            "closes_at": {**DATE_TIME, "description": "With a time zone; from an hour to 90 days ahead."},
+            "secret": nullable({"type": "boolean"}),
+            "kind": {"type": "string", "enum": [kind.value for kind in proposals.KINDS],
+                     "description": "board: coordinators only."},
+            "tally": nullable({**enum_of(Tally), "description": "Other than one_member_one_vote: advisory only."}),
+        }, ["title", "closes_at", "kind"]),
+        "NewVote": request_shape({
+            "option": {**ID_SCHEMA, "description": "One of the proposal's option ids."},
+            "receipt": nullable(text(description="A secret ballot's receipt: needed to change its vote.")),
+        }, ["option"]),
+        "ReceiptCheck": request_shape({"receipt": text(description="As shown: any case, dashes or not.")},
+                                      ["receipt"]),
+        "NewAssembly": request_shape({
+            "title": text(assemblies.TITLE_MAX_LENGTH, pattern=NOT_BLANK),
+            "held_at": {**DATE_TIME, "description": "In the future, with a time zone."},
+            "place": nullable(text(assemblies.PLACE_MAX_LENGTH)), "agenda": nullable(text(assemblies.AGENDA_MAX_LENGTH)),
+            "record_date": nullable({**DATE, "description": "Not after the assembly; default: today."}),
+        }, ["title", "held_at"]),
+        "Attendance": {"anyOf": [
+            request_shape({
+                "member_id": {**ID_SCHEMA, "description": "The member present (or holding the proxy)."},
+                "proxy_for_member_id": nullable({**ID_SCHEMA, "description": "The absent member represented."}),
+                "proof": nullable(text(assemblies.PROOF_MAX_LENGTH, description="The proxy's written proof.")),
+            }, ["member_id"]),
+            request_shape({
+                "card": text(minLength=1, description="The member card's QR as scanned, or the member number "
+                                                      "(then the PIN is needed)."),
+                "pin": nullable(text(description="The card's PIN, typed by its holder.")),
+            }, ["card"]),
+        ]},
+        "NewMotion": request_shape({
+            "title": text(assemblies.TITLE_MAX_LENGTH, pattern=NOT_BLANK), "special": {"type": "boolean"},
+            "proposal_id": nullable({**ID_SCHEMA, "description": "A proposal the motion carries."}),
+            "bylaw_key": nullable({"type": "string", "enum": list(bylaws.RULES),
+                                   "description": "A bylaw the motion changes (a special resolution)."}),
+            "bylaw_value": nullable(text(200)),
+        }, ["title"]),
+        "Officers": request_shape({
+            "chair_id": ID_SCHEMA,
+            "teller_ids": {**officer_ids, "description": f"{assemblies.TELLERS} different members present."},
+            "signer_ids": {**officer_ids, "description": "Members present besides the chair, at least the bylaw "
+                                                         "minutes_signers (3 by default)."},
+        }, ["chair_id", "teller_ids", "signer_ids"]),
+        "Tally": request_shape({"for": votes, "against": votes, "abstain": votes}, ["for", "against", "abstain"]),
+        "NewGrantRequest": request_shape({
+            "to_member_id": {**ID_SCHEMA, "description": "The member number."},
+            "minutes": minutes(policy.max_minutes),
+            "memo": text(ledger.MEMO_MAX_LENGTH, pattern=NOT_BLANK, description="The reason; stays with the centre."),
+            "need": CATEGORY,
+        }, ["to_member_id", "minutes", "memo", "need"]),
+        "BudgetAllocation": request_shape({
+            "option_ids": {**option_ids, "description": "The ballot's options to fund, together within its budget."},
+        }, ["option_ids"]),
+    }
+
+
+def governance_paths() -> dict:
+    proposal_id, assembly_id = path_id("proposal_id"), path_id("assembly_id")
+    coordinators = "Coordinators only (403 for members)."
+    proposal = {"proposal": ref("Proposal")}
+    vote = {"vote": shape({"option": ID_SCHEMA, "replaced": {"type": "boolean"}}), "receipt": RECEIPT}
+    vote_answer = {"type": "object", "properties": vote, "required": ["vote"], "additionalProperties": False}
+    assembly = {"assembly": ref("Assembly")}
+    grant_request = {200: one("grant_request", "GrantRequest", "Decided: granted (yes > no) or refused.")}
+    return {
+        "/proposals": {
+            "get": op("Proposals open now (closing first) and the latest closed ones", {200: ok("The proposals.", {
+                "open": {"type": "array", "items": ref("Proposal")},
+                "closed": {"type": "array", "items": ref("Proposal"), "maxItems": proposals.RECENT_CLOSED}})},
+                "401"),
+            "post": op("Put a question to the members (or, a coordinator, to the board)",
+                       {201: ok("The open proposal.", proposal)}, "400 401 403 409", security=MEMBER_CSRF,
+                       body=json_body("NewProposal"),
+                       description="403: the author is not in the register (not_in_register) or a member asks "
+                                   "the board (board_by_coordinator); 409 no_board: no one holds a board seat."),
+        },
+        "/proposals/{proposal_id}": {
+            "get": op("A proposal: its options, one's vote, and the results once it closed",
+                      {200: ok("The proposal.", proposal)}, "401 404", parameters=[proposal_id]),
+        },
+        "/proposals/{proposal_id}/votes": {
+            "post": op("Vote, or change one's vote", {
+                201: ok("The first vote (a secret ballot's answer holds its receipt, given only now).",
+                        schema=vote_answer),
+                200: ok("It replaced one's earlier vote.", schema=vote_answer)},
+                "400 401 403 404 409", security=MEMBER_CSRF, parameters=[proposal_id], body=json_body("NewVote"),
+                description="403 not_eligible: not in the register on the record date (or not on the board); "
+                            "409: closed (proposal_closed), or a secret ballot voted again without its "
+                            "receipt (already_voted)."),
+        },
+        "/proposals/{proposal_id}/messages": {
+            "get": op("The proposal's discussion, oldest first",
+                      {200: many("messages", "ProposalMessage", "The thread.")}, "401 404", parameters=[proposal_id]),
+            "post": op("A word in the discussion (voters and the author, until it closes)",
+                       {201: one("message", "ProposalMessage", "Posted.")}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, parameters=[proposal_id], body=json_body("NewMessage")),
+        },
+        "/proposals/{proposal_id}/receipt": {
+            "post": op("Whether a secret ballot's receipt is counted; after close, for which option", {
+                200: ok("The check.", {"counted": {"type": "boolean"}, "option": nullable(
+                    {**ID_SCHEMA, "description": "The option it counted for; null until the ballot closes."})})},
+                "400 401 404 409", security=MEMBER_CSRF, parameters=[proposal_id], body=json_body("ReceiptCheck"),
+                description="409 not_secret: an open ballot, whose votes show on the page."),
+        },
+        "/assemblies": {
+            "post": op("Call a general assembly: its notice goes to every member in the register",
+                       {201: ok("The assembly.", assembly)}, "400 401 403", security=MEMBER_CSRF,
+                       body=json_body("NewAssembly"), description=coordinators),
+        },
+        "/assemblies/{assembly_id}": {
+            "get": op("An assembly with its quorum now and its motions", {200: ok("The assembly.", {
+                **assembly, "eligible": COUNT, "present": COUNT, "proxies": COUNT, "total": COUNT,
+                "needed": {"type": "integer", "minimum": 1}, "quorum_met": {"type": "boolean"},
+                "motions": {"type": "array", "items": ref("Motion")}})},
+                "401 403 404", parameters=[assembly_id], description=coordinators),
+        },
+        "/assemblies/{assembly_id}/attendance": {
+            "post": op("The register at the door: a member present, a proxy they hold, or a card (and PIN)", {
+                201: ok("Recorded, with the quorum now.", {
+                    "attendance": shape({"id": ID_SCHEMA, "member_id": ID_SCHEMA,
+                                         "proxy_for_member_id": nullable(ID_SCHEMA),
+                                         "method": enum_of(AttendanceMethod)}),
+                    "present": COUNT, "proxies": COUNT, "quorum_met": {"type": "boolean"}})},
+                "400 401 403 404 409", security=MEMBER_CSRF, parameters=[assembly_id],
+                body=json_body("Attendance"),
+                description=f"{coordinators} 409: closed, not in the register on the record date, already "
+                            "present or represented, or a card that cannot be used."),
+        },
+        "/assemblies/{assembly_id}/motions": {
+            "post": op("Put a motion on the agenda (a bylaw change is a special resolution)",
+                       {201: one("motion", "Motion", "The motion, not yet counted.")}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, parameters=[assembly_id], body=json_body("NewMotion"),
+                       description=coordinators),
+        },
+        "/assemblies/{assembly_id}/officers": {
+            "post": op("The chair, the two tellers and the members who sign the minutes, all present", {
+                200: ok("The assembly and its signers.", {**assembly, "signer_ids": {
+                    "type": "array", "items": ID_SCHEMA}})}, "400 401 403 404 409", security=MEMBER_CSRF,
+                parameters=[assembly_id], body=json_body("Officers"), description=coordinators),
+        },
+        "/motions/{motion_id}/tally": {
+            "post": op("The tellers' count of a motion: final", {200: ok("Counted.", {
+                "passed": {"type": "boolean"}, "threshold": {"type": "integer", "minimum": 1},
+                "quorum_met": {"type": "boolean"}, "motion": ref("Motion")})},
+                "400 401 403 404 409", security=MEMBER_CSRF, parameters=[path_id("motion_id")],
+                body=json_body("Tally"),
+                description=f"{coordinators} 409: already counted, tellers not chosen, or the assembly closed."),
+        },
+        "/assemblies/{assembly_id}/close": {
+            "post": op("Close the assembly after it was held and seal its minutes",
+                       {200: ok("Closed, with the minutes' SHA-256.", assembly)}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, parameters=[assembly_id],
+                       description=f"{coordinators} 409: not yet held, officers not set, a motion not counted, "
+                                   "or already closed."),
+        },
+        "/assemblies/{assembly_id}/minutes.pdf": {
+            "get": op("The minutes: the sealed PDF once closed, else a fresh DRAFT", {200: {
+                "description": "The PDF (Content-Disposition names it).",
+                "content": {"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}},
+                "401 403 404", parameters=[assembly_id], description=coordinators),
+        },
+        "/governance/voice-report": {
+            "get": op("Who takes part in the co-op's decisions, by member class, for a quarter",
+                      {200: ok("The report.", schema=ref("VoiceReport"))}, "400 401",
+                      parameters=[query("quarter", text(), "YYYY-Qn, e.g. 2026-Q3 (default: the last full "
+                                                           "quarter); anything else is 400 invalid_quarter.")]),
+        },
+        "/governance/pool-grants": {
+            "get": op("The community pool's rule and its latest grants, without names", {200: ok("The grants.", {
+                "policy": text(description="The pool's rule in a sentence."),
+                "grants": {"type": "array", "maxItems": 100, "items": shape({
+                    "granted_at": DATE_TIME, "minutes": {"type": "integer", "minimum": 1},
+                    "need": nullable(CATEGORY), "decided_by": {"type": "string", "enum": list(pool.HOW_DECIDED)},
+                    "beneficiary_class": MEMBER_CLASS})}})}, "401"),
+        },
+        "/governance/grant-requests": {
+            "post": op("Put a grant above the coordinator's limit to a ballot of the board or the members",
+                       {201: one("grant_request", "GrantRequest", "Open, with its ballot.")}, "400 401 403 404 409",
+                       security=MEMBER_CSRF, body=json_body("NewGrantRequest"), description=coordinators),
+        },
+        "/governance/grant-requests/{request_id}/decision": {
+            "post": op("Carry out a closed grant ballot's decision, once", grant_request, "400 401 403 404 409",
+                       security=MEMBER_CSRF, parameters=[path_id("request_id")],
+                       description=f"{coordinators} 409: the ballot is still open (ballot_still_open), already "
+                                   "decided, or the pool is short."),
+        },
+        "/governance/budgets/{proposal_id}/allocation": {
+            "post": op("One's picks on a budget ballot, replacing earlier ones", {200: ok("The picks.", {
+                "option_ids": {"type": "array", "items": ID_SCHEMA}})}, "400 401 403 404 409",
+                security=MEMBER_CSRF, parameters=[proposal_id], body=json_body("BudgetAllocation"),
+                description="400 over_budget: the picks come to more than the budget; 403 not_eligible; "
+                            "409 ballot_closed."),
+        },
+    }
+
+
 def describe(policy: Policy) -> dict:
     """The whole OpenAPI document for this bank's policy (its minutes limits)."""
     paths = {**session_paths(), **reset_paths(), **post_paths(), **exchange_paths(policy), **message_paths(),
-             **ledger_paths(), **notification_paths(), **push_paths(), **care_plan_paths(), **visit_paths()}
+             **ledger_paths(), **notification_paths(), **push_paths(), **care_plan_paths(), **visit_paths(),
+             **governance_paths()}
     spec_path = {"get": {"summary": "This description", "security": [], "responses": {
         "200": ok("An OpenAPI 3.1 document.", schema={"type": "object"})}}}
     return {

@@ -188,6 +188,9 @@ def _method(method) -> AttendanceMethod:
 
 
 def _eligible_member(session: Session, assembly: Assembly, member_id, field: str) -> Member:
+    if member_id is None:
+        message = _l("Please give the member number.")
+        raise ValidationFailed(message, code="member_required", fields={field: message})
     member = by_id(session, Member, member_id)
     if member is None:
         raise NotFound(_l("That member does not exist."), code="member_not_found",
