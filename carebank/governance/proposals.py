@@ -40,7 +40,7 @@ from carebank.governance.models import (
     Vote,
 )
 from carebank.members.models import Member
-from carebank.messages.models import BODY_MAX_LENGTH
+from carebank.messages.services import message_body
 from carebank.notifications.preferences import member_zone
 from carebank.notifications.services import notify
 
@@ -501,25 +501,11 @@ def post_message(session: Session, member: Member, proposal_id, body, now: datet
         raise Conflict(_l("This vote has closed, so its discussion has too."), code="proposal_closed")
     if member.id != proposal.author_id:
         _require_voter(session, proposal, member)
-    message = ProposalMessage(proposal_id=proposal.id, author_id=member.id, body=_message_body(body),
+    message = ProposalMessage(proposal_id=proposal.id, author_id=member.id, body=message_body(body),
                               created_at=now)
     session.add(message)
     session.flush()
     return message
-
-
-def _message_body(value) -> str:
-    """The message rule of carebank.messages: 1 to BODY_MAX_LENGTH characters, no NUL."""
-    text = value.strip() if isinstance(value, str) else ""
-    if "\x00" in text:
-        message = _l("This message holds a character that cannot be sent.")
-    elif not text:
-        message = _l("Write a message first.")
-    elif len(text) > BODY_MAX_LENGTH:
-        message = _l("Messages can be at most %(max)s characters.", max=BODY_MAX_LENGTH)
-    else:
-        return text
-    raise ValidationFailed(message, fields={"body": message})
 
 
 # --- outcome -------------------------------------------------------------------------------

@@ -144,14 +144,14 @@ def write(session: Session, author: Member, exchange_id, body) -> ExchangeMessag
     if exchange.status in ENDED:
         raise Conflict(_l("This exchange has ended, so no more messages can be sent."),
                        code="exchange_ended")
-    message = ExchangeMessage(exchange_id=exchange.id, author_id=author.id, body=_body(body))
+    message = ExchangeMessage(exchange_id=exchange.id, author_id=author.id, body=message_body(body))
     session.add(message)
     session.flush()
     events.message_received(session, exchange, author)
     return message
 
 
-def _body(value) -> str:
+def message_body(value) -> str:
     """The message stripped: 1 to BODY_MAX_LENGTH characters, no NUL (no database stores it)."""
     text = value.strip() if isinstance(value, str) else ""
     if "\x00" in text:
