@@ -1,5 +1,5 @@
-"""gunicorn's settings for carebank: `gunicorn -c deploy/gunicorn.conf.py app:app`, behind a
-reverse proxy (set CAREBANK_TRUST_PROXY=1). Command-line options override these."""
+"""gunicorn's settings for carebank: `gunicorn -c deploy/gunicorn.conf.py app:app`, behind Caddy
+(deploy/Caddyfile; set CAREBANK_TRUST_PROXY=1). Command-line options override these."""
 import os
 import sys
 from pathlib import Path
@@ -16,6 +16,10 @@ timeout = 30  # a request still running after this is stuck: the worker is resta
 graceful_timeout = 30  # on reload or stop, requests under way get this long to finish
 keepalive = 5  # the proxy reuses its connections to the workers
 accesslog = "-"  # beside the error log on stderr, for the service manager's journal
+# Behind Caddy every request comes from 127.0.0.1: log the visitor's address it forwards
+# instead, and how long the request took (%(M)s, milliseconds).
+access_log_format = '%({x-forwarded-for}i)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+proc_name = "carebank"
 
 
 def rate_limit_storage() -> str:
@@ -25,6 +29,18 @@ def rate_limit_storage() -> str:
     settings.from_object("config.Config")
     settings.from_prefixed_env("CAREBANK")
     return settings["RATELIMIT_STORAGE_URI"]
+
+
+def on_starting(server):
+    """CAREBANK_ENV=production with settings missing: say which once, from the master, and stop
+    before any worker starts (each would refuse the same way in app.py)."""
+    from carebank.core import production
+
+    try:
+        production.check()
+    except production.NotReadyForProduction as error:
+        server.log.error("%s", error.format_message())
+        sys.exit(1)
 
 
 def when_ready(server):
