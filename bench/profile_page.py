@@ -4,7 +4,8 @@
 
 PATH is a page as the bench's member sees it ("/", "/ledger/", "/posts/?kind=need"); the
 word POST in it stands for that member's newest open post, and `--confirm` profiles
-POST /api/v1/confirmations with fresh codes instead. Run it on a town seeded by
+POST /api/v1/confirmations with fresh codes instead (of a few exchanges, so each says
+confirm_again: the bench spreads its codes over many and never needs to). Run it on a town seeded by
 bench/city.py (bench/.data/), as its member (city.pick_bench_member); it works on a copy for
 --confirm, as that writes.
 """
@@ -74,7 +75,7 @@ def main() -> int:
 
         def request(n: int):
             if args.confirm:
-                return client.post("/api/v1/confirmations", json={"code": tokens[n]},
+                return client.post("/api/v1/confirmations", json={"code": tokens[n], "confirm_again": True},
                                    headers={"X-CSRFToken": csrf})
             return client.get(args.path.replace("POST", str(newest)))
 

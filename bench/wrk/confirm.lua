@@ -5,7 +5,10 @@
 -- Each wrk thread has its own Lua state, so each takes its own slice of the file: thread i
 -- (from 0) sends lines i, i + threads, i + 2 * threads, ... in order. A thread that runs out
 -- sends a code that does not exist, which the runner sees as errors. The cookie and CSRF
--- header come from wrk's -H options. At the end the statuses answered are printed as
+-- header come from wrk's -H options. Each receiver made several codes for one exchange, a few
+-- seconds apart in the order sent, so every request says confirm_again (as a phone does once
+-- its member has answered "yes, another visit"); without it the second code of an exchange
+-- within the hour is a 409 asking that question. At the end the statuses answered are printed as
 -- "statuses 201=1234 400=2" for the runner.
 
 local threads = {}
@@ -32,7 +35,7 @@ end
 function request()
    local code = codes[next_code] or "00000000000000000000000000"
    next_code = next_code + 1
-   return wrk.format(nil, nil, nil, '{"code": "' .. code .. '"}')
+   return wrk.format(nil, nil, nil, '{"code": "' .. code .. '", "confirm_again": true}')
 end
 
 function response(status, headers, body)

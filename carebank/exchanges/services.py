@@ -254,8 +254,10 @@ def live_response(responses: list[Exchange], member: Member) -> Exchange | None:
 
 
 def responses_to(session: Session, post_id: int) -> list[Exchange]:
+    """A post's responses, oldest first, with both parties (each response names its responder)."""
     return list(session.scalars(
-        sa.select(Exchange).where(Exchange.post_id == post_id).order_by(Exchange.created_at)
+        sa.select(Exchange).options(selectinload(Exchange.provider), selectinload(Exchange.receiver))
+        .where(Exchange.post_id == post_id).order_by(Exchange.created_at)
     ))
 
 

@@ -35,6 +35,7 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # asked for every candidate of every ranking; few distinct answers
 def languages_read(stated: str | None, locale: str | None, default: str) -> frozenset[str]:
     """The base language codes a member reads: those stated plus the app language they chose;
     if neither says anything, the bank's `default` language."""

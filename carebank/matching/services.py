@@ -196,6 +196,7 @@ def neighbourhood_fit(a: str, b: str) -> float:
     return 1.0 if a == b else 0.0
 
 
+@functools.lru_cache(maxsize=4096)  # a town has a few hundred places; each ranking asks hundreds of times
 def _normalise_place(place: str) -> str:
     return re.sub(r"\s+", "", (place or "").lower())
 

@@ -117,6 +117,7 @@ def _render_detail(post: Post, respond_form: RespondForm, status: int = 200):
     return render_template(
         "posts/detail.html", post=post, owner=owner, respond_form=respond_form,
         responses=responses if owner else [],
+        standings=exchanges.standings(db.session, responses) if owner else {},
         my_response=exchanges.live_response(responses, current_user),
         matches=posts.suggestions(db.session, post, current_user) if owner else [],
     ), status

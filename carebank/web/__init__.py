@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import UTC
 from urllib.parse import urlsplit
 
+from babel import dates
 from flask import Flask, abort, current_app, flash, request, url_for
-from flask_babel import format_date, format_time, get_locale
+from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -53,8 +55,12 @@ def format_when(value) -> str:
     ("Nov 23, 2026 10:00 AM", "2026. 11. 23. 오전 10:00"): easier to read than 11/23/26."""
     if not value:
         return ""
-    time_pattern = TIME_PATTERNS.get(str(get_locale()), "short")
-    return f"{format_date(value, 'medium')} {format_time(value, time_pattern)}"
+    # Babel's own formatters, given the locale and the moment in the member's zone once: what
+    # Flask-Babel's format_date and format_time do, without finding both again for each half.
+    locale = get_locale()
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(get_timezone())
+    time_pattern = TIME_PATTERNS.get(str(locale), "short")
+    return f"{dates.format_date(local, 'medium', locale=locale)} {dates.format_time(local, time_pattern, locale=locale)}"
 
 
 def _template_globals() -> dict:

@@ -34,6 +34,8 @@ def home():
     suggested = posts.suggestions(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
     return render_template(
         "main/home.html", waiting=waiting, active=active, more_exchanges=more_exchanges,
+        # Where each listed exchange stands, in one query for the lot (not one per card).
+        standings=exchanges.standings(db.session, waiting + active),
         my_open=my_open, suggested=suggested,
         recent=ledger.history(db.session, current_user.id, limit=RECENT_ENTRIES), kind_words=KIND_WORDS,
     )
