@@ -69,6 +69,10 @@ class Config:
     PUSH_ALLOW_LOOPBACK = False
     # Balances at or below this show in the centre's "far below zero" report (10 hours).
     REPORT_LOW_BALANCE_MINUTES = -600
+    # Matches suggested for a post are ranked once and kept: ranked again when any post is added,
+    # when one shown is no longer open, and at the latest after this many seconds (a neighbour's
+    # languages or visits changed, posts aged); 0 ranks on every view.
+    SUGGESTIONS_KEPT_SECONDS = 300
     # How long a request queues for SQLite's write lock before answering 503 "try again".
     SQLITE_BUSY_TIMEOUT_MS = 30000
     # The largest body a request may carry, in bytes: the longest form (a post's 4,000-character

@@ -75,7 +75,7 @@ def close_post(post_id: int):
 @login_required
 def matches(post_id: int):
     post = posts.get_post(db.session, post_id)
-    found = posts.suggestions(db.session, post, current_user)
+    found = posts.kept_suggestions(db.session, post, current_user)
     # "score" is deprecated: "reasons" says why a match fits, as the pages do.
     return jsonify({"matches": [{"post": out.post(s.post), "score": s.score, "reasons": reasons_data(s.reasons)}
                                 for s in found]})

@@ -1,6 +1,8 @@
 """Needs and offers: posting, browsing, closing, and suggesting matches."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -228,6 +230,73 @@ def suggestions(session: Session, post: Post, asker: Member, *, now: datetime | 
     best = [Suggestion(found[m.post_id], m.score, m.reasons) for m in ranked]
     load_authors(session, [s.post for s in best])
     return best
+
+
+def kept_suggestions(session: Session, post: Post, asker: Member, *, limit: int = 10) -> list[Suggestion]:
+    """`suggestions` as a member sees them coming back to a page: ranked once and kept (per
+    process) until any post is added, one of those shown is no longer open, or the app's
+    SUGGESTIONS_KEPT_SECONDS pass. Ranking reads hundreds of posts; this reads the few shown."""
+    seconds = current_app.config.get("SUGGESTIONS_KEPT_SECONDS", 0)
+    if not seconds:
+        return suggestions(session, post, asker, limit=limit)
+    now = utcnow()
+    newest_post_id = session.scalar(sa.select(sa.func.max(Post.id)))
+    key = (asker.id, limit, post_facts(post))  # a changed post is a new key
+    kept = _kept_rankings().get(key)
+    if kept is not None and kept.newest_post_id == newest_post_id \
+            and now - kept.ranked_at < timedelta(seconds=seconds):
+        best = _still_shown(session, kept, now)
+        if best is not None:
+            return best
+    best = suggestions(session, post, asker, now=now, limit=limit)
+    _kept_rankings().put(key, _Ranking(newest_post_id, now, tuple((s.post.id, s.score, s.reasons) for s in best)))
+    return best
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    newest_post_id: int | None
+    ranked_at: datetime
+    picks: tuple[tuple[int, float, tuple[matching.Reason, ...]], ...]  # (post id, score, reasons)
+
+
+def _still_shown(session: Session, kept: _Ranking, now: datetime) -> list[Suggestion] | None:
+    """The kept suggestions, loaded again; None when one of them is closed, matched or expired."""
+    ids = [post_id for post_id, _score, _reasons in kept.picks]
+    found = {p.id: p for p in session.scalars(_open_posts(now).where(Post.id.in_(ids)))} if ids else {}
+    if len(found) != len(ids):
+        return None
+    best = [Suggestion(found[post_id], score, reasons) for post_id, score, reasons in kept.picks]
+    load_authors(session, [s.post for s in best])
+    return best
+
+
+class _KeptRankings:
+    """The newest rankings, by (asker, limit, the post's facts); the oldest go first."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._rankings: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> _Ranking | None:
+        with self._lock:
+            ranking = self._rankings.get(key)
+            if ranking is not None:
+                self._rankings.move_to_end(key)
+            return ranking
+
+    def put(self, key, ranking: _Ranking) -> None:
+        with self._lock:
+            self._rankings[key] = ranking
+            self._rankings.move_to_end(key)
+            while len(self._rankings) > self.SIZE:
+                self._rankings.popitem(last=False)
+
+
+def _kept_rankings() -> _KeptRankings:
+    return current_app.extensions.setdefault("carebank.kept_suggestions", _KeptRankings())
 
 
 def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,

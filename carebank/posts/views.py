@@ -119,7 +119,7 @@ def _render_detail(post: Post, respond_form: RespondForm, status: int = 200):
         responses=responses if owner else [],
         standings=exchanges.standings(db.session, responses) if owner else {},
         my_response=exchanges.live_response(responses, current_user),
-        matches=posts.suggestions(db.session, post, current_user) if owner else [],
+        matches=posts.kept_suggestions(db.session, post, current_user) if owner else [],
     ), status
 
 

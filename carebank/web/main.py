@@ -31,7 +31,7 @@ def home():
     active = [e for e in mine if e.status is ExchangeStatus.ACCEPTED]
     my_open = posts.open_posts_of(db.session, current_user)
     # Matches for the newest open post: what the member most likely came back to see.
-    suggested = posts.suggestions(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
+    suggested = posts.kept_suggestions(db.session, my_open[0], current_user, limit=SUGGESTIONS) if my_open else []
     return render_template(
         "main/home.html", waiting=waiting, active=active, more_exchanges=more_exchanges,
         # Where each listed exchange stands, in one query for the lot (not one per card).
