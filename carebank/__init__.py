@@ -10,7 +10,7 @@ from carebank.core import error_pages, instance, rate_limits, request_guards, se
 from carebank.core.converters import IdConverter
 from carebank.core.database import configure_engine, database_url, drop_async_teardown, engine_options
 from carebank.core.extensions import babel, csrf, db, limiter, login_manager
-from carebank.core.i18n import select_locale, select_timezone
+from carebank.core.i18n import install_template_gettext, select_locale, select_timezone
 from carebank.features import import_models
 from config import Config
 
@@ -47,6 +47,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    install_template_gettext(app)
 
     app.url_map.converters["id"] = IdConverter  # before any route names it
     from carebank.api import api

@@ -1,6 +1,7 @@
 """Exchanges: a response to a post, accepted or declined by the post's owner."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -304,16 +305,23 @@ def standings(session: Session, found: list[Exchange]) -> dict[int, Standing]:
     ids = [e.id for e in found]
     counted: dict[int, tuple[int, datetime]] = {}
     if ids:
-        reversal = sa.orm.aliased(Transaction)
-        undone = sa.select(reversal.id).where(reversal.reverses_id == Transaction.id).exists()
-        rows = session.execute(
-            sa.select(Transaction.exchange_id, sa.func.count(), sa.func.max(Transaction.created_at))
-            .where(Transaction.exchange_id.in_(ids), Transaction.kind == TransactionKind.VISIT, ~undone)
-            .group_by(Transaction.exchange_id)
-        )
+        rows = session.execute(_visits_counted_query(), {"ids": ids})
         counted = {exchange_id: (count, last) for exchange_id, count, last in rows}
     return {e.id: Standing(_state(e, counted.get(e.id, (0, None))[0]), *counted.get(e.id, (0, None)))
             for e in found}
+
+
+@functools.cache
+def _visits_counted_query() -> sa.Select:
+    # Built once (its alias is costly to make): each exchange's visits no reversal undid.
+    reversal = sa.orm.aliased(Transaction)
+    undone = sa.select(reversal.id).where(reversal.reverses_id == Transaction.id).exists()
+    return (
+        sa.select(Transaction.exchange_id, sa.func.count(), sa.func.max(Transaction.created_at))
+        .where(Transaction.exchange_id.in_(sa.bindparam("ids", expanding=True)),
+               Transaction.kind == TransactionKind.VISIT, ~undone)
+        .group_by(Transaction.exchange_id)
+    )
 
 
 def standing(session: Session, exchange: Exchange) -> Standing:

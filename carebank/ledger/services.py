@@ -12,6 +12,7 @@ not balance, and on PostgreSQL also refuses to commit one.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -539,27 +540,8 @@ def balance_of(session: Session, member_id: int) -> int:
 
 def history(session: Session, member_id: int, limit: int = 200, offset: int = 0) -> list[LedgerEntry]:
     """A member's postings, newest first, each with the other side of its transaction."""
-    own = aliased(Posting)
-    other = aliased(Posting)
-    other_account = aliased(Account)
-    # The account as a value, not a join: the planner then walks the (account, transaction)
-    # index newest first and stops after one page.
-    account_id = sa.select(Account.id).where(Account.member_id == member_id).scalar_subquery()
-    rows = session.execute(
-        sa.select(own, Transaction, other_account.member_id, Member.name)
-        .join(Transaction, own.transaction_id == Transaction.id)
-        .outerjoin(
-            other,
-            sa.and_(other.transaction_id == own.transaction_id, other.account_id != own.account_id),
-        )
-        .outerjoin(other_account, other.account_id == other_account.id)
-        .outerjoin(Member, other_account.member_id == Member.id)
-        .where(own.account_id == account_id)
-        # Ids follow time (a transaction is numbered under the ledger's write lock).
-        .order_by(own.transaction_id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    query = _history_query().limit(limit).offset(offset)
+    rows = session.execute(query, {"member_id": member_id}).all()
     return [
         LedgerEntry(
             transaction_id=txn.id,
@@ -573,6 +555,30 @@ def history(session: Session, member_id: int, limit: int = 200, offset: int = 0)
         )
         for posting, txn, counterparty_id, counterparty_name in rows
     ]
+
+
+@functools.cache
+def _history_query() -> sa.Select:
+    # Built once: its three aliases cost more to make than the query takes on SQLite.
+    own = aliased(Posting)
+    other = aliased(Posting)
+    other_account = aliased(Account)
+    # The account as a value, not a join: the planner then walks the (account, transaction)
+    # index newest first and stops after one page.
+    account_id = sa.select(Account.id).where(Account.member_id == sa.bindparam("member_id")).scalar_subquery()
+    return (
+        sa.select(own, Transaction, other_account.member_id, Member.name)
+        .join(Transaction, own.transaction_id == Transaction.id)
+        .outerjoin(
+            other,
+            sa.and_(other.transaction_id == own.transaction_id, other.account_id != own.account_id),
+        )
+        .outerjoin(other_account, other.account_id == other_account.id)
+        .outerjoin(Member, other_account.member_id == Member.id)
+        .where(own.account_id == account_id)
+        # Ids follow time (a transaction is numbered under the ledger's write lock).
+        .order_by(own.transaction_id.desc())
+    )
 
 
 def given_and_received(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int]]:
