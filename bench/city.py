@@ -18,7 +18,8 @@ Options: --sizes 1000,10000  --databases sqlite,postgresql  --duration 10 (secon
          SQLite files in bench/.data/ and PostgreSQL databases carebank_bench_<size>)
          --before REV (also serve the code of git revision REV, on its own fresh copy of each
          town, and report before/after side by side; the schema must be the same)
-Needs wrk (Debian package wrk) and, for PostgreSQL, a server on 127.0.0.1:5432 with trust auth.
+Needs wrk (Debian package wrk), Redis on 127.0.0.1:6379 (databases 14 and 15 are emptied) and,
+for PostgreSQL, a server on 127.0.0.1:5432 with trust auth.
 Each run works on a copy of the seeded database, so --keep runs measure the same town.
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ from urllib.parse import urlencode
 
 import gunicorn
 import psycopg
+import redis
 import requests
 import sqlalchemy as sa
 
@@ -617,9 +619,22 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+# As deploy/ runs a bank: rate-limit counters and the task queue in Redis (databases of their
+# own here, emptied before each town). No worker runs during the bench: the web workers' part
+# of a notification (writing it, queueing its deliveries) is measured, the sending is not.
+REDIS_LIMITS_URL, REDIS_TASKS_URL = "redis://127.0.0.1:6379/14", "redis://127.0.0.1:6379/15"
+
+
 def server_env(database_url: str) -> dict[str, str]:
     limits = {f"{name}_RATE_LIMIT": UNLIMITED for name in RATE_LIMITS}
-    return carebank_env(database_url, AUTO_MIGRATE="false", **limits)
+    return carebank_env(database_url, AUTO_MIGRATE="false", RATELIMIT_STORAGE_URI=REDIS_LIMITS_URL,
+                        TASK_QUEUE_URL=REDIS_TASKS_URL, **limits)
+
+
+def empty_redis() -> None:
+    for url in (REDIS_LIMITS_URL, REDIS_TASKS_URL):
+        with redis.Redis.from_url(url) as connection:
+            connection.flushdb()
 
 
 def logged_in_headers(base_url: str, email: str) -> dict[str, str]:
@@ -728,6 +743,7 @@ def bench_town(database: str, size: int, hello_url: str, options: argparse.Names
     with (working_database(database, size, options.keep) as (url, seed_seconds, reused),
           tempfile.TemporaryDirectory(prefix="carebank-codes-") as codes_dir):
         run = TownRun(database, size, variant, seed_seconds, reused, max_in_flight=2 * options.connections)
+        empty_redis()
         town = prepare_town(url, codes_for(WARMUP_SECONDS) + codes_for(options.duration), Path(codes_dir))
         run.codes_made = town.code_count
         serve_and_measure(run, url, town, hello_url, options, tree)

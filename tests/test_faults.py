@@ -219,6 +219,33 @@ def test_pages_that_only_read_still_open_while_a_write_holds_the_lock(
     assert "Soup on Sunday" in pages[2].get_data(as_text=True)
 
 
+def test_a_confirmation_checks_its_code_while_another_write_holds_the_lock(
+        impatient_app, session, policy, database_url, make_member, make_exchange):
+    """Confirming reads and checks before it writes (core.database.reads_first): a code that
+    is wrong or not the member's is answered at once, however busy the bank is with writing;
+    a good code waits for the lock like any write, and is counted once it is free."""
+    exchange = make_exchange(minutes=60)
+    _, token = confirmations.make_code(session, exchange.provider, exchange.id, 60, policy)
+    other = make_exchange(minutes=60)
+    _, stranger_token = confirmations.make_code(session, other.provider, other.id, 60, policy)
+    session.commit()
+    phone, csrf = phone_of(impatient_app, exchange.receiver)
+    before = ledger_state(session)
+
+    def confirm(code):
+        return post(phone, "/api/v1/confirmations", csrf, json={"code": code})
+
+    with write_lock_held(database_url, exchange.receiver):
+        wrong, not_theirs, good = confirm("0" * 26), confirm(stranger_token), confirm(token)
+
+    assert (wrong.status_code, wrong.get_json()["error"]["code"]) == (400, "invalid_code")
+    assert not_theirs.status_code == 403
+    assert (good.status_code, good.get_json()["error"]["code"]) == (503, "try_again")
+    assert ledger_state(session) == before
+    assert confirm(token).status_code == 201
+    assert ledger.verify(session) == []
+
+
 @contextmanager
 def disk_full(app, database_url: str):
     """Every new connection of `app` may not grow the database file beyond its size now, as

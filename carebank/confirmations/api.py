@@ -9,6 +9,7 @@ from carebank.api import serialize as out
 from carebank.api.handler import body, created, login_required
 from carebank.confirmations import services as confirmations
 from carebank.core import idempotency, rate_limits
+from carebank.core.database import reads_first
 from carebank.core.extensions import db
 from carebank.core.policy import current_policy
 from carebank.web import base_url
@@ -25,6 +26,7 @@ def make_code(exchange_id: int):
 
 
 @api.post("/confirmations")
+@reads_first
 @login_required
 @rate_limits.redeem
 def redeem():

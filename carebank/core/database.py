@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,7 +57,8 @@ def configure_engine(engine: sa.Engine) -> None:
     and then writes can fail at once with "database is locked" in WAL mode, while IMMEDIATE
     takes the write lock up front and waits for it. Pages that only read (GET, HEAD) begin
     DEFERRED, so under WAL they read side by side instead of queueing for that lock; a GET
-    never changes anything. PostgreSQL needs nothing here: balance and code updates are
+    never changes anything. A view marked `reads_first` begins DEFERRED too and takes the lock
+    at its first write. PostgreSQL needs nothing here: balance and code updates are
     conditional UPDATEs that lock the rows they change.
     """
     if engine.dialect.name != "sqlite":
@@ -78,46 +80,93 @@ def configure_engine(engine: sa.Engine) -> None:
     def _on_begin(connection):
         # A pure reader beside the app (the test suite's own session) may ask for DEFERRED.
         mode = connection.get_execution_options().get("sqlite_begin") or _begin_mode()
+        raw = connection.connection.dbapi_connection
         if mode == "IMMEDIATE":
-            _begin_immediate(connection, busy_timeout_ms)
+            _begin_immediate(raw, busy_timeout_ms)
         else:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+            raw.execute("BEGIN DEFERRED")
+        # Whether this transaction holds the write lock: None for a pure reader, False for a
+        # request that reads first and takes the lock at its first write.
+        connection.info[HOLDS_WRITE_LOCK] = {"IMMEDIATE": True, READ_FIRST: False}.get(mode)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(connection, _cursor, statement, *_rest):
+        if connection.info.get(HOLDS_WRITE_LOCK) is False and statement.lstrip()[:9].upper().startswith(WRITES):
+            _take_write_lock(connection, busy_timeout_ms)
+
+
+HOLDS_WRITE_LOCK = "carebank_holds_write_lock"
+READ_FIRST = "READ_FIRST"
+# A savepoint counts: it exists to undo writes, and ending the read transaction would end it.
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+
+
+def reads_first(view):
+    """Mark a view that reads and checks a good deal before it writes (confirming a visit): on
+    SQLite its request begins as a reader, beside the others, and takes the write lock at its
+    first write or savepoint (or when the ledger asks, `hold_write_lock`), so a worker holds
+    the lock only while it writes. What it read before may since have changed, as under
+    PostgreSQL's READ COMMITTED: the conditional UPDATEs that guard codes and balances, and
+    everything read after the lock, are current. Put it right under the route decorator."""
+    view.carebank_reads_first = True
+    return view
+
+
+def hold_write_lock(session) -> None:
+    """Make sure this transaction holds SQLite's write lock before reading what it must not
+    read stale (the ledger's last seal, which the next seal chains to)."""
+    connection = session.connection()
+    if connection.info.get(HOLDS_WRITE_LOCK) is False:
+        _take_write_lock(connection, _busy_timeout_ms())
+
+
+def _take_write_lock(connection: sa.Connection, busy_timeout_ms: int) -> None:
+    """End the read transaction (it wrote nothing) and begin an IMMEDIATE one in its place."""
+    raw = connection.connection.dbapi_connection
+    raw.execute("COMMIT")
+    connection.info[HOLDS_WRITE_LOCK] = True
+    _begin_immediate(raw, busy_timeout_ms)
 
 
 # While another writer holds SQLite's lock, try again after this pause, doubling up to the
 # longest: SQLite's own busy handler sleeps up to 100 ms between tries, and a worker that keeps
-# writing slips in between them, so the waiting one starved (a p99 of 1.1 s at 142/s).
-FIRST_LOCK_PAUSE_S, LONGEST_LOCK_PAUSE_S = 0.0001, 0.002
+# writing slips in between them, so the waiting one starved (a p99 of 1.1 s at 142/s). The
+# longest pause is short, as the lock stands idle while its next taker sleeps.
+FIRST_LOCK_PAUSE_S, LONGEST_LOCK_PAUSE_S = 0.0001, 0.0005
 
 
-def _begin_immediate(connection: sa.Connection, busy_timeout_ms: int) -> None:
+def _begin_immediate(raw, busy_timeout_ms: int) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock in short pauses up to the busy timeout
     (then the "database is locked" error, answered 503). The pauses are ours: SQLite's busy
-    wait is switched off for the tries and back on for every other statement."""
+    wait is switched off for the tries and back on for every other statement. On the driver's
+    connection, as this runs inside SQLAlchemy's own statement events."""
     deadline = time.monotonic() + busy_timeout_ms / 1000
     pause = FIRST_LOCK_PAUSE_S
-    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    raw.execute("PRAGMA busy_timeout=0")
     try:
         while True:
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 return
-            except sa.exc.OperationalError as error:
-                if "locked" not in str(error.orig) or time.monotonic() + pause > deadline:
-                    raise
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                    raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
             time.sleep(pause)
             pause = min(2 * pause, LONGEST_LOCK_PAUSE_S)
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        raw.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _begin_mode() -> str:
-    if has_request_context() and request.method in READING_METHODS:
+    if not has_request_context():
+        return "IMMEDIATE"  # the CLI, a task
+    if request.method in READING_METHODS:
         return "DEFERRED"
-    return "IMMEDIATE"  # a change, or the CLI
+    view = current_app.view_functions.get(request.endpoint)
+    return READ_FIRST if getattr(view, "carebank_reads_first", False) else "IMMEDIATE"
 
 
 def _busy_timeout_ms() -> int:

@@ -16,7 +16,7 @@ from carebank.confirmations.forms import CodeForm, RedeemForm
 from carebank.confirmations.models import ConfirmationCode
 from carebank.core import rate_limits
 from carebank.core.commit import committing
-from carebank.core.database import utcnow
+from carebank.core.database import reads_first, utcnow
 from carebank.core.errors import Conflict, DomainError
 from carebank.core.extensions import db
 from carebank.core.i18n import format_minutes
@@ -194,6 +194,7 @@ def _redeemer(found: ConfirmationCode):
 
 
 @bp.route("/c/<text>", methods=["GET", "POST"])
+@reads_first
 @login_required
 @rate_limits.redeem
 def confirm_code(text: str):

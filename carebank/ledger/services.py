@@ -30,6 +30,7 @@ from carebank.centres.services import manages, require_coordinator
 from carebank.checkins.models import CardCheckin, CheckinStatus
 from carebank.confirmations.models import ConfirmationCode
 from carebank.core.converters import by_id, is_id
+from carebank.core.database import hold_write_lock
 from carebank.core.errors import Conflict, InsufficientBalance, NotAllowed, NotFound, ValidationFailed
 from carebank.core.i18n import format_minutes
 from carebank.core.policy import Policy
@@ -214,10 +215,13 @@ def _lock_chain(session: Session) -> str:
     On PostgreSQL a transaction-level advisory lock queues ledger writers until the holder
     commits, so each reads the seal the previous one wrote and the chain cannot fork (the
     unique prev_hash would refuse a fork anyway). It needs no row, so an emptied table cannot
-    lose it. On SQLite, BEGIN IMMEDIATE already lets one writer in at a time.
+    lose it. On SQLite one writer at a time holds the database's write lock: taken here by a
+    request that has only read so far.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+    else:
+        hold_write_lock(session)  # a request that read first (core.database.reads_first)
     last = session.scalar(
         sa.select(LedgerSeal.hash).order_by(LedgerSeal.transaction_id.desc()).limit(1)
     )
