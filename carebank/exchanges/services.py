@@ -254,12 +254,13 @@ def live_response(responses: list[Exchange], member: Member) -> Exchange | None:
     return next((e for e in responses if e.responder_id == member.id and e.status in LIVE_STATUSES), None)
 
 
-def responses_to(session: Session, post_id: int) -> list[Exchange]:
-    """A post's responses, oldest first, with both parties (each response names its responder)."""
-    return list(session.scalars(
-        sa.select(Exchange).options(selectinload(Exchange.provider), selectinload(Exchange.receiver))
-        .where(Exchange.post_id == post_id).order_by(Exchange.created_at)
-    ))
+def responses_to(session: Session, post_id: int, *, with_parties: bool = False) -> list[Exchange]:
+    """A post's responses, oldest first; `with_parties` loads both people of each (the owner's
+    list names every responder) in two queries for the lot."""
+    query = sa.select(Exchange).where(Exchange.post_id == post_id).order_by(Exchange.created_at)
+    if with_parties:
+        query = query.options(selectinload(Exchange.provider), selectinload(Exchange.receiver))
+    return list(session.scalars(query))
 
 
 def visit_lines(session: Session, exchange: Exchange) -> list[tuple[datetime, int]]:

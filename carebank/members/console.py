@@ -143,7 +143,7 @@ def _post_views(member: Member) -> list[PostView]:
             continue
         wanted = post.is_open() and len(views) < POSTS_WITH_MATCHES
         matches = posts.suggestions(db.session, post, member, limit=5) if wanted else []
-        views.append(PostView(post, exchanges.responses_to(db.session, post.id), matches))
+        views.append(PostView(post, exchanges.responses_to(db.session, post.id, with_parties=True), matches))
     return views
 
 

@@ -113,7 +113,7 @@ def detail(post_id: int):
 def _render_detail(post: Post, respond_form: RespondForm, status: int = 200):
     """The post, and what the viewer can do with it: manage it if theirs, else respond."""
     owner = current_user.is_authenticated and post.member_id == current_user.id
-    responses = exchanges.responses_to(db.session, post.id) if current_user.is_authenticated else []
+    responses = exchanges.responses_to(db.session, post.id, with_parties=owner) if current_user.is_authenticated else []
     return render_template(
         "posts/detail.html", post=post, owner=owner, respond_form=respond_form,
         responses=responses if owner else [],
