@@ -7,7 +7,6 @@ keeps its hash), so the maker's session holds it for the page that shows it.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,7 +23,7 @@ from carebank.core.policy import current_policy
 from carebank.exchanges import services as exchanges
 from carebank.exchanges.models import Exchange
 from carebank.ledger.models import Transaction
-from carebank.web import base_url, saving, show_refusal
+from carebank.web import base_url, format_day, saving, show_refusal
 from carebank.web.forms import EmptyForm
 
 bp = Blueprint("exchanges", __name__)
@@ -41,7 +40,7 @@ def exchange_standing(exchange: Exchange) -> exchanges.Standing:
 @bp.app_template_filter("visit_date")
 def visit_date(value) -> str:
     """The day of a visit in the member's zone and language ("2026. 12. 2.")."""
-    return format_date(value, "medium") if value else ""
+    return format_day(value)
 
 
 @bp.route("/exchanges/")

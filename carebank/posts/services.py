@@ -295,8 +295,14 @@ class _KeptRankings:
                 self._rankings.popitem(last=False)
 
 
+KEPT_RANKINGS = "carebank.kept_suggestions"
+
+
 def _kept_rankings() -> _KeptRankings:
-    return current_app.extensions.setdefault("carebank.kept_suggestions", _KeptRankings())
+    kept = current_app.extensions.get(KEPT_RANKINGS)
+    if kept is None:  # the app's first ranking; setdefault, as two threads may get here
+        kept = current_app.extensions.setdefault(KEPT_RANKINGS, _KeptRankings())
+    return kept
 
 
 def suggest_matches(session: Session, post: Post, asker: Member, *, now: datetime | None = None,

@@ -55,12 +55,20 @@ def format_when(value) -> str:
     ("Nov 23, 2026 10:00 AM", "2026. 11. 23. 오전 10:00"): easier to read than 11/23/26."""
     if not value:
         return ""
-    # Babel's own formatters, given the locale and the moment in the member's zone once: what
-    # Flask-Babel's format_date and format_time do, without finding both again for each half.
-    locale = get_locale()
-    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(get_timezone())
+    locale, local = get_locale(), _in_members_zone(value)
     time_pattern = TIME_PATTERNS.get(str(locale), "short")
     return f"{dates.format_date(local, 'medium', locale=locale)} {dates.format_time(local, time_pattern, locale=locale)}"
+
+
+def format_day(value) -> str:
+    """The day of a moment in the member's zone and language ("2026. 12. 2.", "Dec 2, 2026")."""
+    return dates.format_date(_in_members_zone(value), "medium", locale=get_locale()) if value else ""
+
+
+def _in_members_zone(value):
+    # What Flask-Babel's format_date and format_time do (a naive time is UTC), done once for
+    # both halves of a moment with Babel's own formatters: they are on every card.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(get_timezone())
 
 
 def _template_globals() -> dict:
